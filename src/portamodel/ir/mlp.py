@@ -1,0 +1,81 @@
+"""Multi-layer perceptrons: a stack of dense layers.
+
+Each layer computes ``activation(x @ weights + biases)`` with ``weights`` of shape
+``(n_in, n_out)`` (scikit-learn's ``coefs_`` layout). The last layer's outputs follow the same
+convention as linear models: one output for regression or for the ``classes[1]`` probability of a
+binary classifier, otherwise one probability per class.
+
+>>> layer = DenseLayer(weights=[[1.0, -1.0]], biases=[0.0, 0.5], activation="relu")
+>>> MLP(features=("x",), layers=(layer,)).n_outputs
+2
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._base import IRNode, as_tuple, check, check_choice, check_names, frozen_array, ir_dataclass
+
+__all__ = ["ACTIVATIONS", "DenseLayer", "MLP"]
+
+Activation = Literal[
+    "identity", "relu", "tanh", "logistic", "softmax", "simplemax", "leaky_relu", "exp",
+    "reciprocal", "square", "gauss", "sine", "cosine", "elliott", "arctan",
+]  # fmt: skip
+ACTIVATIONS: tuple[str, ...] = (
+    "identity", "relu", "tanh", "logistic", "softmax", "simplemax", "leaky_relu", "exp",
+    "reciprocal", "square", "gauss", "sine", "cosine", "elliott", "arctan",
+)  # fmt: skip
+
+
+@ir_dataclass
+class DenseLayer(IRNode):
+    """``activation(x @ weights + biases)``; ``alpha`` is the negative slope of ``leaky_relu``."""
+
+    weights: NDArray[np.float64]
+    biases: NDArray[np.float64]
+    activation: Activation = "identity"
+    alpha: float = 0.01
+
+    def __post_init__(self) -> None:
+        where = "DenseLayer"
+        w = frozen_array(self.weights, np.float64, f"{where}.weights", ndim=2)
+        b = frozen_array(self.biases, np.float64, f"{where}.biases", ndim=1)
+        check(w.shape[0] >= 1 and w.shape[1] >= 1, f"{where}.weights", f"empty weight matrix {w.shape}")
+        check(b.shape == (w.shape[1],), f"{where}.biases", f"expected {w.shape[1]} biases, got {b.shape[0]}")
+        check_choice(self.activation, ACTIVATIONS, f"{where}.activation")
+        check(isinstance(self.alpha, (int, float)) and np.isfinite(self.alpha), f"{where}.alpha", "expected a finite number")
+        self._set("weights", w)
+        self._set("biases", b)
+        self._set("alpha", float(self.alpha))
+
+
+@ir_dataclass
+class MLP(IRNode):
+    """Dense feed-forward network over numeric ``features``."""
+
+    features: tuple[str, ...]
+    layers: tuple[DenseLayer, ...]
+
+    def __post_init__(self) -> None:
+        where = "MLP"
+        self._set("features", as_tuple(self.features, f"{where}.features"))
+        self._set("layers", as_tuple(self.layers, f"{where}.layers"))
+        check_names(self.features, f"{where}.features")
+        check(len(self.layers) >= 1, f"{where}.layers", "needs at least one layer")
+        width = len(self.features)
+        for i, layer in enumerate(self.layers):
+            check(isinstance(layer, DenseLayer), f"{where}.layers[{i}]", "expected a DenseLayer")
+            check(
+                layer.weights.shape[0] == width,
+                f"{where}.layers[{i}].weights",
+                f"takes {layer.weights.shape[0]} inputs but receives {width}",
+            )
+            width = layer.weights.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.layers[-1].weights.shape[1])

@@ -1,0 +1,160 @@
+"""The whole model: input fields, preprocessing steps, one estimator, target and metadata.
+
+>>> from portamodel.ir import Field, LinearModel, Model, Target
+>>> model = Model(
+...     inputs=(Field(name="x"),),
+...     target=Target(name="y", task="regression"),
+...     estimator=LinearModel(features=("x",), coefficients=[[2.0]], intercepts=[1.0]),
+... )
+>>> model.predict([[1.0], [2.0]]).tolist()
+[3.0, 5.0]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import types
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Union
+
+from ._base import IRNode, as_tuple, check, ir_dataclass
+from .fields import Field, Target, Value
+from .linear import LinearModel
+from .mlp import MLP
+from .transforms import Affine, Derive, Impute, Lookup, OneHot, Step, step_inputs, step_outputs
+from .tree import TreeEnsemble
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = ["Estimator", "Metadata", "Model"]
+
+Estimator = Union[LinearModel, TreeEnsemble, MLP]
+ESTIMATOR_TYPES = (LinearModel, TreeEnsemble, MLP)
+STEP_TYPES = (Affine, Impute, OneHot, Lookup, Derive)
+
+
+@ir_dataclass
+class Metadata(IRNode):
+    """Descriptive data that does not change predictions. ``extra`` holds free string pairs."""
+
+    name: str = ""
+    description: str = ""
+    producer: str = ""
+    producer_version: str = ""
+    version: str = ""
+    created: str = ""
+    extra: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for f in ("name", "description", "producer", "producer_version", "version", "created"):
+            check(isinstance(getattr(self, f), str), f"Metadata.{f}", "expected a string")
+        check(isinstance(self.extra, Mapping), "Metadata.extra", "expected a mapping of strings")
+        extra = dict(self.extra)
+        for k, v in extra.items():
+            check(isinstance(k, str) and isinstance(v, str), f"Metadata.extra[{k!r}]", "keys and values must be strings")
+        self._set("extra", types.MappingProxyType(extra))
+
+    @staticmethod
+    def now() -> str:
+        """The current UTC time in ISO 8601, for ``created``."""
+        return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@ir_dataclass
+class Model(IRNode):
+    """A complete scoring model. Build it once; it is immutable and validated on creation."""
+
+    inputs: tuple[Field, ...]
+    target: Target
+    estimator: Estimator
+    steps: tuple[Step, ...] = ()
+    metadata: Metadata = dataclasses.field(default_factory=Metadata)
+    _cache: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._set("inputs", as_tuple(self.inputs, "Model.inputs"))
+        self._set("steps", as_tuple(self.steps, "Model.steps"))
+        check(len(self.inputs) >= 1, "Model.inputs", "a model needs at least one input field")
+        check(isinstance(self.target, Target), "Model.target", "expected a Target")
+        check(isinstance(self.metadata, Metadata), "Model.metadata", "expected a Metadata")
+        check(
+            isinstance(self.estimator, ESTIMATOR_TYPES),
+            "Model.estimator",
+            f"expected LinearModel, TreeEnsemble or MLP, got {type(self.estimator).__name__}",
+        )
+        numeric: dict[str, bool] = {}
+        for i, f in enumerate(self.inputs):
+            check(isinstance(f, Field), f"Model.inputs[{i}]", "expected a Field")
+            check(f.name not in numeric, f"Model.inputs[{i}]", f"duplicate field name {f.name!r}")
+            numeric[f.name] = f.is_numeric
+        for i, step in enumerate(self.steps):
+            where = f"Model.steps[{i}] ({type(step).__name__})"
+            check(isinstance(step, STEP_TYPES), f"Model.steps[{i}]", f"expected a step, got {type(step).__name__}")
+            for name in step_inputs(step):
+                check(name in numeric, where, f"reads column {name!r}, which is not defined before it")
+            for j, name in enumerate(step_outputs(step)):
+                check(name not in numeric, where, f"defines column {name!r}, which is already defined")
+                numeric[name] = _output_is_numeric(step, j, numeric)
+        est = self.estimator
+        for name in est.features:
+            check(name in numeric, f"Model.estimator ({type(est).__name__})", f"feature {name!r} is not defined")
+            check(
+                numeric[name],
+                f"Model.estimator ({type(est).__name__})",
+                f"feature {name!r} is not numeric; encode it first (OneHot or Lookup)",
+            )
+        n_out, classes = est.n_outputs, self.target.classes
+        if self.target.task == "regression":
+            check(n_out == 1, "Model.estimator", f"a regression model has 1 output, this one has {n_out}")
+        else:
+            ok = n_out == len(classes) or (n_out == 1 and len(classes) == 2)
+            check(ok, "Model.estimator", f"{n_out} outputs do not fit {len(classes)} classes")
+
+    # -- convenience ---------------------------------------------------------------------------
+    @property
+    def classes(self) -> tuple[Value, ...]:
+        """Class labels in probability-column order (empty for regression)."""
+        return self.target.classes
+
+    @property
+    def task(self) -> str:
+        return self.target.task
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.inputs)
+
+    @property
+    def family(self) -> str:
+        """``"linear"``, ``"tree"`` or ``"mlp"``."""
+        return {LinearModel: "linear", TreeEnsemble: "tree", MLP: "mlp"}[type(self.estimator)]
+
+    def predict(self, X: Any, **options: Any) -> NDArray[Any]:
+        """Predicted values (regression) or labels (classification), one per row.
+
+        ``X`` is a 2-D array with columns in ``input_names`` order, a mapping name -> column
+        (dict, pandas DataFrame) or a list of records (dicts).
+        """
+        from ..evaluate import predict
+
+        return predict(self, X, **options)
+
+    def predict_proba(self, X: Any, **options: Any) -> NDArray[np.float64]:
+        """Class probabilities, one row per input row, columns in ``classes`` order."""
+        from ..evaluate import predict_proba
+
+        return predict_proba(self, X, **options)
+
+
+def _output_is_numeric(step: Step, j: int, numeric: dict[str, bool]) -> bool:
+    if isinstance(step, Impute):
+        return numeric[step.inputs[j]] and not isinstance(step.values[j], str)
+    if isinstance(step, Lookup):
+        outs = [v for v in (*step.values, step.default, step.missing) if v is not None]
+        return not any(isinstance(v, str) for v in outs)
+    if isinstance(step, Derive):
+        return step.dtype != "string"
+    return True
