@@ -54,9 +54,7 @@ def get_format(name: str) -> ModuleType:
     return importlib.import_module(FORMATS[key])
 
 
-def format_for(
-    *, format: str | None = None, path: str | os.PathLike[str] | None = None, head: bytes | None = None
-) -> str:
+def format_for(*, format: str | None = None, path: str | os.PathLike[str] | None = None, head: bytes | None = None) -> str:
     """Choose a format name: explicit, else by extension, else by the first bytes."""
     if format is not None:
         get_format(format)  # validates the name

@@ -15,7 +15,7 @@ from ..errors import IRValidationError
 
 T = TypeVar("T")
 
-__all__ = ["IRNode", "ir_dataclass", "frozen_array", "check", "same"]
+__all__ = ["IRNode", "check", "frozen_array", "ir_dataclass", "same"]
 
 
 def ir_dataclass(cls: type[T]) -> type[T]:
@@ -28,11 +28,7 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
             return False
-        return (
-            a.dtype == b.dtype
-            and a.shape == b.shape
-            and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
-        )
+        return a.dtype == b.dtype and a.shape == b.shape and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
     if isinstance(a, float) and isinstance(b, float):
         return struct.pack("<d", a) == struct.pack("<d", b) or (math.isnan(a) and math.isnan(b))
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):

@@ -9,17 +9,18 @@
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
+from ..errors import IRValidationError
 from ._base import IRNode, as_tuple, check, check_choice, ir_dataclass
 
-__all__ = ["DATA_TYPES", "OPTYPES", "INVALID_POLICIES", "TASKS", "Field", "Target", "Value"]
+__all__ = ["DATA_TYPES", "INVALID_POLICIES", "OPTYPES", "TASKS", "Field", "Target", "Value"]
 
 DataType = Literal["double", "float", "integer", "string", "boolean"]
 OpType = Literal["continuous", "categorical", "ordinal"]
 InvalidPolicy = Literal["error", "as_missing", "as_is"]
 Task = Literal["regression", "classification"]
-Value = Union[str, int, float, bool]
+Value = str | int | float | bool
 
 DATA_TYPES: tuple[str, ...] = ("double", "float", "integer", "string", "boolean")
 OPTYPES: tuple[str, ...] = ("continuous", "categorical", "ordinal")
@@ -44,8 +45,7 @@ def coerce_value(value: object, dtype: str, where: str) -> Value:
         check(not isinstance(value, (str, bool)), where, f"expected a number, got {value!r}")
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
-        check(False, where, f"expected a {dtype} value, got {value!r}")
-        raise AssertionError  # unreachable
+        raise IRValidationError(f"expected a {dtype} value, got {value!r}", location=where) from None
 
 
 def _plain(value: object) -> object:

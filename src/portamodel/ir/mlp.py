@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from ._base import IRNode, as_tuple, check, check_choice, check_names, frozen_array, ir_dataclass
 
-__all__ = ["ACTIVATIONS", "DenseLayer", "MLP"]
+__all__ = ["ACTIVATIONS", "MLP", "DenseLayer"]
 
 Activation = Literal[
     "identity", "relu", "tanh", "logistic", "softmax", "simplemax", "leaky_relu", "exp",
@@ -47,7 +47,11 @@ class DenseLayer(IRNode):
         check(w.shape[0] >= 1 and w.shape[1] >= 1, f"{where}.weights", f"empty weight matrix {w.shape}")
         check(b.shape == (w.shape[1],), f"{where}.biases", f"expected {w.shape[1]} biases, got {b.shape[0]}")
         check_choice(self.activation, ACTIVATIONS, f"{where}.activation")
-        check(isinstance(self.alpha, (int, float)) and np.isfinite(self.alpha), f"{where}.alpha", "expected a finite number")
+        check(
+            isinstance(self.alpha, (int, float)) and np.isfinite(self.alpha),
+            f"{where}.alpha",
+            "expected a finite number",
+        )
         self._set("weights", w)
         self._set("biases", b)
         self._set("alpha", float(self.alpha))

@@ -16,7 +16,7 @@ import dataclasses
 import datetime
 import types
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from ._base import IRNode, as_tuple, check, ir_dataclass
 from .fields import Field, Target, Value
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Estimator", "Metadata", "Model"]
 
-Estimator = Union[LinearModel, TreeEnsemble, MLP]
+Estimator = LinearModel | TreeEnsemble | MLP
 ESTIMATOR_TYPES = (LinearModel, TreeEnsemble, MLP)
 STEP_TYPES = (Affine, Impute, OneHot, Lookup, Derive)
 
@@ -112,6 +112,20 @@ class Model(IRNode):
         else:
             ok = n_out == len(classes) or (n_out == 1 and len(classes) == 2)
             check(ok, "Model.estimator", f"{n_out} outputs do not fit {len(classes)} classes")
+            transform = getattr(est, "normalization", getattr(est, "post_transform", "identity"))
+            if isinstance(est, MLP):
+                transform = est.layers[-1].activation
+            check(
+                n_out > 1 or transform not in ("softmax", "softmax_zero", "simplemax"),
+                "Model.estimator",
+                f"{transform!r} needs one output per class; a single binary output takes an element-wise transform",
+            )
+        if isinstance(est, TreeEnsemble) and est.aggregation == "majority_vote":
+            check(
+                self.target.task == "classification" and n_out == len(classes),
+                "Model.estimator",
+                "majority_vote needs a classifier with one output per class",
+            )
 
     # -- convenience ---------------------------------------------------------------------------
     @property

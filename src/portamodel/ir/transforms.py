@@ -19,7 +19,7 @@ unique column names. Missing values are NaN (numeric) or None (strings) througho
 from __future__ import annotations
 
 import math
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -206,7 +206,7 @@ class Apply(IRNode):
             check(isinstance(a, (Constant, FieldRef, Apply)), f"{where}.args[{i}]", "expected an expression")
 
 
-Expression = Union[Constant, FieldRef, Apply]
+Expression = Constant | FieldRef | Apply
 
 
 @ir_dataclass
@@ -231,7 +231,7 @@ class Derive(IRNode):
         return tuple(dict.fromkeys(expression_refs(self.expression)))
 
 
-Step = Union[Affine, Impute, OneHot, Lookup, Derive]
+Step = Affine | Impute | OneHot | Lookup | Derive
 
 
 def expression_refs(expr: Expression) -> list[str]:

@@ -101,7 +101,11 @@ class TreeEnsemble(IRNode):
         values = frozen_array(self.values, np.float64, f"{w}.values")
         if values.ndim == 1:
             values = frozen_array(values.reshape(-1, 1), np.float64, f"{w}.values")
-        check(values.ndim == 2 and values.shape[1] >= 1, f"{w}.values", f"expected shape (n_nodes, n_outputs), got {values.shape}")
+        check(
+            values.ndim == 2 and values.shape[1] >= 1,
+            f"{w}.values",
+            f"expected shape (n_nodes, n_outputs), got {values.shape}",
+        )
         self._set("values", values)
         n = self.feature.shape[0]
         check(n >= 1, w, "has no nodes")
@@ -117,7 +121,11 @@ class TreeEnsemble(IRNode):
 
         base = np.zeros(n_out) if self.base_score is None else self.base_score
         self._set("base_score", frozen_array(base, np.float64, f"{w}.base_score", ndim=1))
-        check(self.base_score.shape == (n_out,), f"{w}.base_score", f"expected {n_out} values, got {self.base_score.shape[0]}")  # type: ignore[union-attr]
+        check(
+            self.base_score.shape == (n_out,),
+            f"{w}.base_score",
+            f"expected {n_out} values, got {self.base_score.shape[0]}",
+        )  # type: ignore[union-attr]
         n_trees = self.roots.shape[0]
         check(n_trees >= 1, f"{w}.roots", "needs at least one tree")
         if self.tree_weights is not None:
@@ -132,7 +140,11 @@ class TreeEnsemble(IRNode):
             sv = frozen_array(self.set_values, np.float64, f"{w}.set_values", ndim=1)
             check(so.shape[0] >= 1 and so[0] == 0, f"{w}.set_offsets", "must start with 0")
             check(bool(np.all(np.diff(so) >= 0)), f"{w}.set_offsets", "must be non-decreasing")
-            check(int(so[-1]) == sv.shape[0], f"{w}.set_offsets", f"ends at {int(so[-1])} but there are {sv.shape[0]} set values")
+            check(
+                int(so[-1]) == sv.shape[0],
+                f"{w}.set_offsets",
+                f"ends at {int(so[-1])} but there are {sv.shape[0]} set values",
+            )
             self._set("set_offsets", so)
             self._set("set_values", sv)
         self._check_structure()
@@ -146,7 +158,11 @@ class TreeEnsemble(IRNode):
         _first_bad(feat < -1, "feature", "feature index below -1")
         _first_bad(feat >= len(self.features), "feature", f"feature index out of range 0..{len(self.features) - 1}")
         _first_bad(self.op >= len(OPS), "op", f"unknown operator code (known: 0..{len(OPS) - 1})")
-        _first_bad(self.missing >= len(MISSING_ACTIONS), "missing", f"unknown missing-value code (known: 0..{len(MISSING_ACTIONS) - 1})")
+        _first_bad(
+            self.missing >= len(MISSING_ACTIONS),
+            "missing",
+            f"unknown missing-value code (known: 0..{len(MISSING_ACTIONS) - 1})",
+        )
         for name, child in (("true_child", tc), ("false_child", fc)):
             _first_bad(internal & ((child < 0) | (child >= n)), name, f"child index out of range 0..{n - 1}")
         _first_bad(internal & ~np.isfinite(self.threshold) & ~np.isin(self.op, SET_OPS), "threshold", "threshold is not finite")
@@ -216,7 +232,12 @@ class TreeEnsemble(IRNode):
 def _int_or_float_array(value: object, dtype: type, where: str, *, ndim: int) -> NDArray:
     """Like frozen_array but refuses integer arrays given non-integral or out-of-range numbers."""
     if np.issubdtype(dtype, np.integer):
-        raw = frozen_array(value, np.float64 if not isinstance(value, np.ndarray) or value.dtype.kind == "f" else value.dtype, where, ndim=ndim)  # type: ignore[arg-type]
+        raw = frozen_array(
+            value,
+            np.float64 if not isinstance(value, np.ndarray) or value.dtype.kind == "f" else value.dtype,
+            where,
+            ndim=ndim,
+        )  # type: ignore[arg-type]
         if raw.dtype.kind == "f":
             info = np.iinfo(dtype)
             ok = np.isfinite(raw) & (raw == np.floor(raw)) & (raw >= info.min) & (raw <= info.max)
@@ -225,7 +246,11 @@ def _int_or_float_array(value: object, dtype: type, where: str, *, ndim: int) ->
                 check(False, f"{where}[{i}]", f"expected an integer in {np.dtype(dtype).name} range, got {raw[i]!r}")
         elif raw.size:
             info = np.iinfo(dtype)
-            check(bool(raw.min() >= info.min and raw.max() <= info.max), where, f"values outside {np.dtype(dtype).name} range")
+            check(
+                bool(raw.min() >= info.min and raw.max() <= info.max),
+                where,
+                f"values outside {np.dtype(dtype).name} range",
+            )
     return frozen_array(value, dtype, where, ndim=ndim)
 
 
