@@ -1,0 +1,6 @@
+"""``python -m portamodel``: the same as the ``portamodel`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
