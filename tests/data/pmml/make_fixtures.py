@@ -30,10 +30,15 @@ import sklearn
 from lxml import etree
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
-from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier,
-                              GradientBoostingRegressor, HistGradientBoostingClassifier,
-                              HistGradientBoostingRegressor, RandomForestClassifier,
-                              RandomForestRegressor)
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -61,6 +66,7 @@ def ns_of(root):
 # ----------------------------------------------------------------------------------------------
 # datasets (pandas frames with human-readable column names; string targets are plain `object`)
 # ----------------------------------------------------------------------------------------------
+
 
 def _labels(target, names):
     return pd.Series([str(names[i]) for i in target], dtype=object)
@@ -102,12 +108,18 @@ def synthetic_categorical():
     shape = rng.choice(["circle", "square", "triangle", "star"], size=n)
     width = np.round(rng.normal(5.0, 1.5, size=n), 3)
     weight = np.round(rng.gamma(2.0, 10.0, size=n), 2)
-    logit = (-0.5 + 1.2 * (color == "red") - 0.8 * (color == "blue") + 0.9 * (shape == "star")
-             - 0.6 * (shape == "circle") + 0.5 * (width - 5.0) - 0.03 * (weight - 20.0))
+    logit = (
+        -0.5
+        + 1.2 * (color == "red")
+        - 0.8 * (color == "blue")
+        + 0.9 * (shape == "star")
+        - 0.6 * (shape == "circle")
+        + 0.5 * (width - 5.0)
+        - 0.03 * (weight - 20.0)
+    )
     p = 1.0 / (1.0 + np.exp(-logit))
     y = np.where(rng.uniform(size=n) < p, "yes", "no")
-    X = pd.DataFrame({"color": pd.Series(color, dtype=object), "width": width,
-                      "shape": pd.Series(shape, dtype=object), "weight": weight})
+    X = pd.DataFrame({"color": pd.Series(color, dtype=object), "width": width, "shape": pd.Series(shape, dtype=object), "weight": weight})
     return X, pd.Series(y, dtype=object, name="bought")
 
 
@@ -115,7 +127,7 @@ def with_missing(X, frac, seed, cols=None):
     """Copy of X with NaN put into a fraction of the cells of `cols`."""
     rng = np.random.RandomState(seed)
     X = X.copy()
-    for c in (cols or X.columns):
+    for c in cols or X.columns:
         mask = rng.uniform(size=len(X)) < frac
         X.loc[mask, c] = np.nan
     return X
@@ -125,82 +137,165 @@ def with_missing(X, frac, seed, cols=None):
 # fixture definitions: (name, estimator class name, task, data fn, pipeline fn, notes)
 # ----------------------------------------------------------------------------------------------
 
+
 def fixtures():
     from sklearn2pmml.pipeline import PMMLPipeline as P
 
     bc5 = ["mean_radius", "mean_texture", "mean_smoothness", "worst_concavity", "worst_area"]
-    bc8 = bc5 + ["mean_compactness", "worst_symmetry", "area_error"]
+    bc8 = [*bc5, "mean_compactness", "worst_symmetry", "area_error"]
     return [
-        ("linear_regression", "LinearRegression", "regression", diabetes,
-         lambda: P([("scaler", StandardScaler()), ("model", LinearRegression())]),
-         "StandardScaler + LinearRegression on diabetes (10 features)."),
-        ("logistic_binary", "LogisticRegression", "classification", lambda: breast_cancer(bc5),
-         lambda: P([("scaler", StandardScaler()), ("model", LogisticRegression(max_iter=1000))]),
-         "StandardScaler + LogisticRegression on 5 breast_cancer features; integer target 0/1."),
-        ("logistic_multiclass", "LogisticRegression", "classification", iris,
-         lambda: P([("scaler", StandardScaler()), ("model", LogisticRegression(max_iter=1000))]),
-         "StandardScaler + multinomial LogisticRegression on iris (string classes)."),
-        ("decision_tree_classifier", "DecisionTreeClassifier", "classification", iris,
-         lambda: P([("model", DecisionTreeClassifier(max_depth=4, random_state=0))]),
-         "DecisionTreeClassifier(max_depth=4) on iris."),
-        ("decision_tree_regressor", "DecisionTreeRegressor", "regression", diabetes,
-         lambda: P([("model", DecisionTreeRegressor(max_depth=5, random_state=0))]),
-         "DecisionTreeRegressor(max_depth=5) on diabetes."),
-        ("random_forest_classifier", "RandomForestClassifier", "classification", wine,
-         lambda: P([("model", RandomForestClassifier(n_estimators=6, max_depth=4, random_state=0))]),
-         "RandomForestClassifier(6 trees, max_depth=4) on wine (sklearn's column names, one has '/')."),
-        ("random_forest_regressor", "RandomForestRegressor", "regression", diabetes,
-         lambda: P([("model", RandomForestRegressor(n_estimators=8, max_depth=5, random_state=0))]),
-         "RandomForestRegressor(8 trees, max_depth=5) on diabetes."),
-        ("gradient_boosting_regressor", "GradientBoostingRegressor", "regression", diabetes,
-         lambda: P([("model", GradientBoostingRegressor(n_estimators=15, max_depth=3,
-                                                        learning_rate=0.2, random_state=0))]),
-         "GradientBoostingRegressor(15 trees, max_depth=3, lr=0.2) on diabetes."),
-        ("gradient_boosting_binary", "GradientBoostingClassifier", "classification",
-         lambda: breast_cancer(bc8),
-         lambda: P([("model", GradientBoostingClassifier(n_estimators=15, max_depth=3,
-                                                         learning_rate=0.3, random_state=0))]),
-         "GradientBoostingClassifier(15 trees) on 8 breast_cancer features; integer target 0/1."),
-        ("gradient_boosting_multiclass", "GradientBoostingClassifier", "classification", iris,
-         lambda: P([("model", GradientBoostingClassifier(n_estimators=10, max_depth=2,
-                                                         learning_rate=0.3, random_state=0))]),
-         "GradientBoostingClassifier(10 rounds x 3 classes, max_depth=2) on iris."),
-        ("hist_gradient_boosting_regressor", "HistGradientBoostingRegressor", "regression",
-         lambda: (lambda X, y: (with_missing(X, 0.1, 3, ["bmi", "s5"]), y))(*diabetes()),
-         lambda: P([("model", HistGradientBoostingRegressor(max_iter=15, max_depth=4,
-                                                            learning_rate=0.2, random_state=0))]),
-         "HistGradientBoostingRegressor(15 iters, max_depth=4) on diabetes with ~10% NaN put into "
-         "'bmi' and 's5' (train and test): exercises HGB's native missing-value direction."),
-        ("hist_gradient_boosting_classifier", "HistGradientBoostingClassifier", "classification",
-         wine,
-         lambda: P([("model", HistGradientBoostingClassifier(max_iter=8, max_depth=3,
-                                                             learning_rate=0.3, random_state=0))]),
-         "HistGradientBoostingClassifier(8 iters x 3 classes, max_depth=3) on wine (numeric)."),
-        ("mlp_regressor", "MLPRegressor", "regression", diabetes,
-         lambda: P([("scaler", StandardScaler()),
-                    ("model", MLPRegressor(hidden_layer_sizes=(10, 5), max_iter=2000,
-                                           learning_rate_init=0.01, random_state=0))]),
-         "StandardScaler + MLPRegressor((10, 5), relu) on diabetes."),
-        ("mlp_classifier", "MLPClassifier", "classification", iris,
-         lambda: P([("scaler", StandardScaler()),
-                    ("model", MLPClassifier(hidden_layer_sizes=(8,), max_iter=2000, random_state=0))]),
-         "StandardScaler + MLPClassifier((8,), relu) on iris."),
-        ("onehot_pipeline", "LogisticRegression", "classification", synthetic_categorical,
-         lambda: P([("prep", ColumnTransformer([
-                        ("cat", OneHotEncoder(), ["color", "shape"]),
-                        ("num", StandardScaler(), ["width", "weight"])])),
-                    ("model", LogisticRegression(max_iter=1000))]),
-         "ColumnTransformer(OneHotEncoder on string columns color/shape, StandardScaler on "
-         "width/weight) + LogisticRegression; synthetic data, binary string target yes/no."),
-        ("imputer_pipeline", "LinearRegression", "regression",
-         lambda: (lambda X, y: (with_missing(X, 0.15, 11, ["age", "bmi", "bp", "s1", "s5"]), y))(
-             *diabetes()),
-         lambda: P([("imputer", SimpleImputer(strategy="mean")), ("model", LinearRegression())]),
-         "SimpleImputer(mean) + LinearRegression on diabetes with ~15% NaN in age/bmi/bp/s1/s5 "
-         "(train and test); input rows contain empty cells."),
-        ("extra_trees_classifier", "ExtraTreesClassifier", "classification", iris,
-         lambda: P([("model", ExtraTreesClassifier(n_estimators=5, max_depth=4, random_state=0))]),
-         "ExtraTreesClassifier(5 trees, max_depth=4) on iris."),
+        (
+            "linear_regression",
+            "LinearRegression",
+            "regression",
+            diabetes,
+            lambda: P([("scaler", StandardScaler()), ("model", LinearRegression())]),
+            "StandardScaler + LinearRegression on diabetes (10 features).",
+        ),
+        (
+            "logistic_binary",
+            "LogisticRegression",
+            "classification",
+            lambda: breast_cancer(bc5),
+            lambda: P([("scaler", StandardScaler()), ("model", LogisticRegression(max_iter=1000))]),
+            "StandardScaler + LogisticRegression on 5 breast_cancer features; integer target 0/1.",
+        ),
+        (
+            "logistic_multiclass",
+            "LogisticRegression",
+            "classification",
+            iris,
+            lambda: P([("scaler", StandardScaler()), ("model", LogisticRegression(max_iter=1000))]),
+            "StandardScaler + multinomial LogisticRegression on iris (string classes).",
+        ),
+        (
+            "decision_tree_classifier",
+            "DecisionTreeClassifier",
+            "classification",
+            iris,
+            lambda: P([("model", DecisionTreeClassifier(max_depth=4, random_state=0))]),
+            "DecisionTreeClassifier(max_depth=4) on iris.",
+        ),
+        (
+            "decision_tree_regressor",
+            "DecisionTreeRegressor",
+            "regression",
+            diabetes,
+            lambda: P([("model", DecisionTreeRegressor(max_depth=5, random_state=0))]),
+            "DecisionTreeRegressor(max_depth=5) on diabetes.",
+        ),
+        (
+            "random_forest_classifier",
+            "RandomForestClassifier",
+            "classification",
+            wine,
+            lambda: P([("model", RandomForestClassifier(n_estimators=6, max_depth=4, random_state=0))]),
+            "RandomForestClassifier(6 trees, max_depth=4) on wine (sklearn's column names, one has '/').",
+        ),
+        (
+            "random_forest_regressor",
+            "RandomForestRegressor",
+            "regression",
+            diabetes,
+            lambda: P([("model", RandomForestRegressor(n_estimators=8, max_depth=5, random_state=0))]),
+            "RandomForestRegressor(8 trees, max_depth=5) on diabetes.",
+        ),
+        (
+            "gradient_boosting_regressor",
+            "GradientBoostingRegressor",
+            "regression",
+            diabetes,
+            lambda: P([("model", GradientBoostingRegressor(n_estimators=15, max_depth=3, learning_rate=0.2, random_state=0))]),
+            "GradientBoostingRegressor(15 trees, max_depth=3, lr=0.2) on diabetes.",
+        ),
+        (
+            "gradient_boosting_binary",
+            "GradientBoostingClassifier",
+            "classification",
+            lambda: breast_cancer(bc8),
+            lambda: P([("model", GradientBoostingClassifier(n_estimators=15, max_depth=3, learning_rate=0.3, random_state=0))]),
+            "GradientBoostingClassifier(15 trees) on 8 breast_cancer features; integer target 0/1.",
+        ),
+        (
+            "gradient_boosting_multiclass",
+            "GradientBoostingClassifier",
+            "classification",
+            iris,
+            lambda: P([("model", GradientBoostingClassifier(n_estimators=10, max_depth=2, learning_rate=0.3, random_state=0))]),
+            "GradientBoostingClassifier(10 rounds x 3 classes, max_depth=2) on iris.",
+        ),
+        (
+            "hist_gradient_boosting_regressor",
+            "HistGradientBoostingRegressor",
+            "regression",
+            lambda: (lambda X, y: (with_missing(X, 0.1, 3, ["bmi", "s5"]), y))(*diabetes()),
+            lambda: P([("model", HistGradientBoostingRegressor(max_iter=15, max_depth=4, learning_rate=0.2, random_state=0))]),
+            "HistGradientBoostingRegressor(15 iters, max_depth=4) on diabetes with ~10% NaN put into "
+            "'bmi' and 's5' (train and test): exercises HGB's native missing-value direction.",
+        ),
+        (
+            "hist_gradient_boosting_classifier",
+            "HistGradientBoostingClassifier",
+            "classification",
+            wine,
+            lambda: P([("model", HistGradientBoostingClassifier(max_iter=8, max_depth=3, learning_rate=0.3, random_state=0))]),
+            "HistGradientBoostingClassifier(8 iters x 3 classes, max_depth=3) on wine (numeric).",
+        ),
+        (
+            "mlp_regressor",
+            "MLPRegressor",
+            "regression",
+            diabetes,
+            lambda: P(
+                [
+                    ("scaler", StandardScaler()),
+                    ("model", MLPRegressor(hidden_layer_sizes=(10, 5), max_iter=2000, learning_rate_init=0.01, random_state=0)),
+                ]
+            ),
+            "StandardScaler + MLPRegressor((10, 5), relu) on diabetes.",
+        ),
+        (
+            "mlp_classifier",
+            "MLPClassifier",
+            "classification",
+            iris,
+            lambda: P([("scaler", StandardScaler()), ("model", MLPClassifier(hidden_layer_sizes=(8,), max_iter=2000, random_state=0))]),
+            "StandardScaler + MLPClassifier((8,), relu) on iris.",
+        ),
+        (
+            "onehot_pipeline",
+            "LogisticRegression",
+            "classification",
+            synthetic_categorical,
+            lambda: P(
+                [
+                    (
+                        "prep",
+                        ColumnTransformer([("cat", OneHotEncoder(), ["color", "shape"]), ("num", StandardScaler(), ["width", "weight"])]),
+                    ),
+                    ("model", LogisticRegression(max_iter=1000)),
+                ]
+            ),
+            "ColumnTransformer(OneHotEncoder on string columns color/shape, StandardScaler on "
+            "width/weight) + LogisticRegression; synthetic data, binary string target yes/no.",
+        ),
+        (
+            "imputer_pipeline",
+            "LinearRegression",
+            "regression",
+            lambda: (lambda X, y: (with_missing(X, 0.15, 11, ["age", "bmi", "bp", "s1", "s5"]), y))(*diabetes()),
+            lambda: P([("imputer", SimpleImputer(strategy="mean")), ("model", LinearRegression())]),
+            "SimpleImputer(mean) + LinearRegression on diabetes with ~15% NaN in age/bmi/bp/s1/s5 "
+            "(train and test); input rows contain empty cells.",
+        ),
+        (
+            "extra_trees_classifier",
+            "ExtraTreesClassifier",
+            "classification",
+            iris,
+            lambda: P([("model", ExtraTreesClassifier(n_estimators=5, max_depth=4, random_state=0))]),
+            "ExtraTreesClassifier(5 trees, max_depth=4) on iris.",
+        ),
     ]
 
 
@@ -208,18 +303,27 @@ def fixtures():
 # PMML inspection and checks
 # ----------------------------------------------------------------------------------------------
 
+
 def pmml_info(path):
     root = etree.parse(str(path)).getroot()
     ns = ns_of(root)
-    q = lambda t: "{%s}%s" % (ns, t)
+
+    def q(t):
+        return f"{{{ns}}}{t}"
+
     dd = root.find(q("DataDictionary"))
-    fields = [(f.get("name"), f.get("optype"), f.get("dataType"), [v.get("value") for v in f.findall(q("Value"))])
-              for f in dd.findall(q("DataField"))]
-    model = next(c for c in root if c.tag not in (q("Header"), q("DataDictionary"),
-                                                   q("TransformationDictionary"), q("MiningBuildTask"))
-                 and isinstance(c.tag, str))
-    targets = [m.get("name") for m in model.find(q("MiningSchema")).findall(q("MiningField"))
-               if m.get("usageType") in ("target", "predicted")]
+    fields = [
+        (f.get("name"), f.get("optype"), f.get("dataType"), [v.get("value") for v in f.findall(q("Value"))])
+        for f in dd.findall(q("DataField"))
+    ]
+    model = next(
+        c
+        for c in root
+        if c.tag not in (q("Header"), q("DataDictionary"), q("TransformationDictionary"), q("MiningBuildTask")) and isinstance(c.tag, str)
+    )
+    targets = [
+        m.get("name") for m in model.find(q("MiningSchema")).findall(q("MiningField")) if m.get("usageType") in ("target", "predicted")
+    ]
     target = targets[0] if targets else None
     inputs = [f for f in fields if f[0] != target]
     classes = next((f[3] for f in fields if f[0] == target), [])
@@ -228,14 +332,31 @@ def pmml_info(path):
     for e in root.iter():
         if not isinstance(e.tag, str):
             continue
-        for k in ("noTrueChildStrategy", "missingValueStrategy", "multipleModelMethod",
-                  "normalizationMethod", "activationFunction", "x-mathContext", "splitCharacteristic",
-                  "missingValueTreatment", "invalidValueTreatment"):
+        for k in (
+            "noTrueChildStrategy",
+            "missingValueStrategy",
+            "multipleModelMethod",
+            "normalizationMethod",
+            "activationFunction",
+            "x-mathContext",
+            "splitCharacteristic",
+            "missingValueTreatment",
+            "invalidValueTreatment",
+        ):
             if e.get(k) is not None:
                 attrs.setdefault(k, set()).add(e.get(k))
-    return dict(root=root, ns=ns, version=root.get("version"), fields=fields, target=target,
-                inputs=inputs, classes=classes, model_tag=etree.QName(model).localname,
-                elements=elements, attrs={k: sorted(v) for k, v in attrs.items()})
+    return dict(
+        root=root,
+        ns=ns,
+        version=root.get("version"),
+        fields=fields,
+        target=target,
+        inputs=inputs,
+        classes=classes,
+        model_tag=etree.QName(model).localname,
+        elements=elements,
+        attrs={k: sorted(v) for k, v in attrs.items()},
+    )
 
 
 _SCHEMAS = {}
@@ -255,12 +376,12 @@ def xsd_check(root):
         prefix = "4.2 document rewritten to the 4.3 namespace, "
     name = {"http://www.dmg.org/PMML-4_4": "pmml-4-4.xsd", "http://www.dmg.org/PMML-4_3": "pmml-4-3.xsd"}.get(ns)
     if name is None:
-        return None, "no XSD available for namespace %s" % ns
+        return None, f"no XSD available for namespace {ns}"
     if name not in _SCHEMAS:
         _SCHEMAS[name] = etree.XMLSchema(etree.parse(str(find_spec(name))))
     schema = _SCHEMAS[name]
     ok = schema.validate(root)
-    return bool(ok), prefix + (name if ok else "%s: %s" % (name, "; ".join(str(e) for e in list(schema.error_log)[:3])))
+    return bool(ok), prefix + (name if ok else "{}: {}".format(name, "; ".join(str(e) for e in list(schema.error_log)[:3])))
 
 
 def write_csv_exact(df, path):
@@ -275,7 +396,10 @@ def write_csv_exact(df, path):
             assert np.array_equal(np.isnan(av), np.isnan(bv)), (path, c)
             assert np.array_equal(av[~np.isnan(av)].view(np.int64), bv[~np.isnan(bv)].view(np.int64)), (path, c)
         else:
-            norm = lambda col: ["" if pd.isna(x) else str(x) for x in col]
+
+            def norm(col):
+                return ["" if pd.isna(x) else str(x) for x in col]
+
             assert norm(a) == norm(b), (path, c)
     return back
 
@@ -283,8 +407,10 @@ def write_csv_exact(df, path):
 def read_input_csv(path, like=None):
     dtype = None
     if like is not None:
-        dtype = {c: (float if pd.api.types.is_float_dtype(like[c]) else
-                     "int64" if pd.api.types.is_integer_dtype(like[c]) else object) for c in like.columns}
+        dtype = {
+            c: (float if pd.api.types.is_float_dtype(like[c]) else "int64" if pd.api.types.is_integer_dtype(like[c]) else object)
+            for c in like.columns
+        }
     return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""])
 
 
@@ -302,12 +428,13 @@ def diffs(a, b):
 
 def jpmml_evaluate(path, df):
     from jpmml_evaluator import make_evaluator
+
     ev = make_evaluator(str(path), backend="jpype").verify()
     res = ev.evaluateAll(df)
     if "errors" in res.columns:
         bad = res["errors"].dropna()
         if len(bad):
-            raise RuntimeError("%s: jpmml errors: %s" % (path.name, bad.iloc[0]))
+            raise RuntimeError(f"{path.name}: jpmml errors: {bad.iloc[0]}")
         res = res.drop(columns=["errors"])
     return res
 
@@ -319,15 +446,13 @@ def float64_sensitivity(pmml_path, df, task, expected, target, classes):
     whose prediction differs from scikit-learn's (> 1e-9) are counted.  Non-zero means this fixture
     catches a reader that compares float32-declared fields in float64."""
     import tempfile
+
     text = pmml_path.read_text().replace('dataType="float"', 'dataType="double"')
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / pmml_path.name
         p.write_text(text)
         jp = jpmml_evaluate(p, df)
-    if task == "regression":
-        cols = [("predicted", target)]
-    else:
-        cols = [("probability(%s)" % c, "probability(%s)" % c) for c in classes]
+    cols = [("predicted", target)] if task == "regression" else [(f"probability({c})", f"probability({c})") for c in classes]
     changed = np.zeros(len(df), bool)
     for a, b in cols:
         changed |= np.abs(expected[a].to_numpy(float) - jp[b].to_numpy(float)) > 1e-9
@@ -342,11 +467,10 @@ def compare(task, expected, jp, target, classes):
     else:
         abs_, rel_ = 0.0, 0.0
         for c in classes:
-            a, r = diffs(expected["probability(%s)" % c], jp["probability(%s)" % c])
+            a, r = diffs(expected[f"probability({c})"], jp[f"probability({c})"])
             abs_, rel_ = max(abs_, a), max(rel_, r)
         out["max_abs_diff"], out["max_rel_diff"] = abs_, rel_
-        out["label_mismatches"] = int((expected["predicted"].astype(str).to_numpy()
-                                       != jp[target].astype(str).to_numpy()).sum())
+        out["label_mismatches"] = int((expected["predicted"].astype(str).to_numpy() != jp[target].astype(str).to_numpy()).sum())
     return out
 
 
@@ -354,12 +478,13 @@ def compare(task, expected, jp, target, classes):
 # generated fixtures
 # ----------------------------------------------------------------------------------------------
 
+
 def make_one(name, est_name, task, data_fn, pipe_fn, notes):
     from sklearn2pmml import sklearn2pmml
 
     X, y = data_fn()
     strat = y if task == "classification" else None
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=N_ROWS, random_state=42, stratify=strat)
+    X_tr, X_te, y_tr, _y_te = train_test_split(X, y, test_size=N_ROWS, random_state=42, stratify=strat)
     pipe = pipe_fn()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -382,7 +507,7 @@ def make_one(name, est_name, task, data_fn, pipe_fn, notes):
         assert classes == info["classes"], (name, classes, info["classes"])
         proba = pipe.predict_proba(X_full)
         for i, c in enumerate(classes):
-            expected["probability(%s)" % c] = proba[:, i]
+            expected[f"probability({c})"] = proba[:, i]
         expected["predicted"] = expected["predicted"].astype(str)
     expected.to_csv(HERE / (name + ".expected.csv"), index=False, float_format=None, lineterminator="\n")
 
@@ -391,8 +516,7 @@ def make_one(name, est_name, task, data_fn, pipe_fn, notes):
 
     cmp_ = compare(task, expected, jp, info["target"], classes)
     if any(f[2] == "float" for f in info["inputs"]):
-        cmp_["rows_changed_if_evaluated_in_float64"] = float64_sensitivity(pmml_path, X_back, task, expected,
-                                                                           info["target"], classes)
+        cmp_["rows_changed_if_evaluated_in_float64"] = float64_sensitivity(pmml_path, X_back, task, expected, info["target"], classes)
     valid, why = xsd_check(info["root"])
     entry = {
         "name": name,
@@ -402,7 +526,7 @@ def make_one(name, est_name, task, data_fn, pipe_fn, notes):
         "float_model": any(f[2] == "float" for f in info["inputs"]),
         "estimator": est_name,
         "pipeline": [type(s).__name__ for _, s in pipe.steps],
-        "rows": int(len(X_in)),
+        "rows": len(X_in),
         "rows_with_missing": int(X_in.isna().any(axis=1).sum()),
         "pmml_version": info["version"],
         "top_model": info["model_tag"],
@@ -422,46 +546,55 @@ def make_one(name, est_name, task, data_fn, pipe_fn, notes):
 
 HANDWRITTEN_INPUTS = {
     # (a) PMML 4.2 RegressionModel: NormContinuous + CategoricalPredictor; income missing -> replacement
-    "regression_42_categorical": pd.DataFrame({
-        "age": [18.0, 25.0, 30.5, 41.0, 52.25, 65.0, 70.0, 12.0, 33.0, 47.0, 58.0, 29.0],
-        "region": pd.Series(["north", "south", "east", "west", "north", "south", "east", "west",
-                             "west", "north", "east", "south"], dtype=object),
-        "income": [21000.0, 35000.5, np.nan, 52000.0, 61000.0, 48000.0, 15000.0, 0.0, np.nan,
-                   99999.99, 40500.0, 33333.33],
-    }),
+    "regression_42_categorical": pd.DataFrame(
+        {
+            "age": [18.0, 25.0, 30.5, 41.0, 52.25, 65.0, 70.0, 12.0, 33.0, 47.0, 58.0, 29.0],
+            "region": pd.Series(
+                ["north", "south", "east", "west", "north", "south", "east", "west", "west", "north", "east", "south"], dtype=object
+            ),
+            "income": [21000.0, 35000.5, np.nan, 52000.0, 61000.0, 48000.0, 15000.0, 0.0, np.nan, 99999.99, 40500.0, 33333.33],
+        }
+    ),
     # (b) PMML 4.3 TreeModel: CompoundPredicate and/or, SimpleSetPredicate, defaultChild
-    "tree_43_compound": pd.DataFrame({
-        "temperature": [25.0, 25.0, 25.0, 3.0, 12.0, 12.0, np.nan, np.nan, 30.0, 20.0, 20.5, np.nan, 5.0, 40.0],
-        "color": pd.Series(["red", "yellow", "blue", "green", "purple", None, "red", "blue", None,
-                            "red", "red", None, "green", "green"], dtype=object),
-        "humidity": [50.0, 70.0, 10.0, 80.0, 55.0, 60.0, np.nan, 40.0, 20.0, 50.0, np.nan, np.nan, np.nan, 59.9],
-    }),
+    "tree_43_compound": pd.DataFrame(
+        {
+            "temperature": [25.0, 25.0, 25.0, 3.0, 12.0, 12.0, np.nan, np.nan, 30.0, 20.0, 20.5, np.nan, 5.0, 40.0],
+            "color": pd.Series(
+                ["red", "yellow", "blue", "green", "purple", None, "red", "blue", None, "red", "red", None, "green", "green"], dtype=object
+            ),
+            "humidity": [50.0, 70.0, 10.0, 80.0, 55.0, 60.0, np.nan, 40.0, 20.0, 50.0, np.nan, np.nan, np.nan, 59.9],
+        }
+    ),
     # (c) PMML 4.4 NeuralNetwork, tanh hidden layer, identity output, NormContinuous in/out
-    "neural_network_44_tanh": pd.DataFrame({
-        "x1": [0.0, 1.0, -1.0, 2.5, 5.0, -3.0, 0.333, 10.0, 7.5, -0.1],
-        "x2": [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0],
-        "x3": [1.0, 0.5, 0.25, 0.125, 2.0, 4.0, 8.0, -1.0, -2.0, 0.0],
-    }),
+    "neural_network_44_tanh": pd.DataFrame(
+        {
+            "x1": [0.0, 1.0, -1.0, 2.5, 5.0, -3.0, 0.333, 10.0, 7.5, -0.1],
+            "x2": [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0],
+            "x3": [1.0, 0.5, 0.25, 0.125, 2.0, 4.0, 8.0, -1.0, -2.0, 0.0],
+        }
+    ),
     # (d) MiningModel weightedAverage over two RegressionModels
-    "mining_weighted_average": pd.DataFrame({
-        "x1": [0.0, 1.0, 2.0, 3.5, -1.25, 10.0, 0.1, 7.0],
-        "x2": [0.0, -1.0, 4.0, 2.5, 3.0, -10.0, 0.2, 1.0],
-    }),
+    "mining_weighted_average": pd.DataFrame(
+        {
+            "x1": [0.0, 1.0, 2.0, 3.5, -1.25, 10.0, 0.1, 7.0],
+            "x2": [0.0, -1.0, 4.0, 2.5, 3.0, -10.0, 0.2, 1.0],
+        }
+    ),
 }
 
 HANDWRITTEN_NOTES = {
     "regression_42_categorical": "PMML 4.2 RegressionModel (regression): TransformationDictionary NormContinuous "
-                                 "(3 LinearNorm points, outliers asIs = extrapolate) used as NumericPredictor with "
-                                 "exponent 2 and 1; CategoricalPredictor on region (west = baseline, not listed); "
-                                 "income has missingValueReplacement=40000.",
+    "(3 LinearNorm points, outliers asIs = extrapolate) used as NumericPredictor with "
+    "exponent 2 and 1; CategoricalPredictor on region (west = baseline, not listed); "
+    "income has missingValueReplacement=40000.",
     "tree_43_compound": "PMML 4.3 TreeModel (classification) with CompoundPredicate and/or, SimpleSetPredicate "
-                        "isIn/isNotIn, missingValueStrategy=defaultChild (node ids + defaultChild), "
-                        "ScoreDistribution recordCounts -> probabilities, OutputField entityId (node id).",
+    "isIn/isNotIn, missingValueStrategy=defaultChild (node ids + defaultChild), "
+    "ScoreDistribution recordCounts -> probabilities, OutputField entityId (node id).",
     "neural_network_44_tanh": "PMML 4.4 NeuralNetwork (regression): 3 inputs normalised with NormContinuous, "
-                              "hidden layer of 3 tanh neurons, output layer activationFunction=identity, "
-                              "NeuralOutput de-normalises the target through an inverse NormContinuous.",
+    "hidden layer of 3 tanh neurons, output layer activationFunction=identity, "
+    "NeuralOutput de-normalises the target through an inverse NormContinuous.",
     "mining_weighted_average": "PMML 4.4 MiningModel multipleModelMethod=weightedAverage over two RegressionModels "
-                               "(segment weights 0.25 and 0.75).",
+    "(segment weights 0.25 and 0.75).",
 }
 
 
@@ -479,23 +612,30 @@ def make_handwritten():
         expected = pd.DataFrame({"predicted": jp[info["target"]]})
         if task == "classification":
             for c in info["classes"]:
-                expected["probability(%s)" % c] = jp["probability(%s)" % c]
-        expected.to_csv(HANDWRITTEN / (name + ".expected.csv"), index=False, float_format=None,
-                        lineterminator="\n")
+                expected[f"probability({c})"] = jp[f"probability({c})"]
+        expected.to_csv(HANDWRITTEN / (name + ".expected.csv"), index=False, float_format=None, lineterminator="\n")
         valid, why = xsd_check(info["root"])
         entry = {
-            "name": name, "task": task, "target": info["target"],
+            "name": name,
+            "task": task,
+            "target": info["target"],
             "inputs": [{"name": f[0], "optype": f[1], "dataType": f[2]} for f in info["inputs"]],
             "float_model": any(f[2] == "float" for f in info["inputs"]),
-            "estimator": None, "handwritten": True, "expected_from": "jpmml_evaluator",
-            "rows": int(len(df)), "rows_with_missing": int(df.isna().any(axis=1).sum()),
-            "pmml_version": info["version"], "top_model": info["model_tag"],
-            "xsd_valid": valid, "xsd_note": why, "notes": HANDWRITTEN_NOTES[name],
+            "estimator": None,
+            "handwritten": True,
+            "expected_from": "jpmml_evaluator",
+            "rows": len(df),
+            "rows_with_missing": int(df.isna().any(axis=1).sum()),
+            "pmml_version": info["version"],
+            "top_model": info["model_tag"],
+            "xsd_valid": valid,
+            "xsd_note": why,
+            "notes": HANDWRITTEN_NOTES[name],
         }
         if task == "classification":
             entry["classes"] = info["classes"]
         entries.append(entry)
-        print("%-28s %-6s %-14s xsd=%-5s rows=%d" % (name, info["version"], info["model_tag"], valid, len(df)))
+        print(f"{name:<28} {info['version']:<6} {info['model_tag']:<14} xsd={valid!s:<5} rows={len(df)}")
     with open(HANDWRITTEN / "manifest.json", "w") as fh:
         json.dump(entries, fh, indent=2)
         fh.write("\n")
@@ -503,13 +643,21 @@ def make_handwritten():
 
 # ----------------------------------------------------------------------------------------------
 
+
 def versions():
     import jpmml_evaluator
     import sklearn2pmml
+
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
-    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
-            "sklearn2pmml": sklearn2pmml.__version__, "jpmml_evaluator": jpmml_evaluator.__version__,
-            "numpy": np.__version__, "pandas": pd.__version__, "java": java}
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "sklearn2pmml": sklearn2pmml.__version__,
+        "jpmml_evaluator": jpmml_evaluator.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "java": java,
+    }
 
 
 def main(argv):
@@ -519,19 +667,19 @@ def main(argv):
         manifest_path = HERE / "manifest.json"
         old = {e["name"]: e for e in json.loads(manifest_path.read_text())} if manifest_path.exists() else {}
         entries, table = [], []
-        header = "%-34s %-6s %-15s %-5s %-10s %-10s %-6s %s" % ("fixture", "float", "top model", "xsd",
-                                                              "max|abs|", "max rel", "labels", "f64 rows")
+        header = f"{'fixture':<34} {'float':<6} {'top model':<15} {'xsd':<5} {'max|abs|':<10} {'max rel':<10} {'labels':<6} f64 rows"
         for fx in fixtures():
             if words and not any(w in fx[0] for w in words):
                 if fx[0] in old:
                     entries.append(old[fx[0]])
                 continue
-            e, info = make_one(*fx)
+            e, _info = make_one(*fx)
             entries.append(e)
-            table.append("%-34s %-6s %-15s %-5s %-10.3g %-10.3g %-6s %s" % (
-                e["name"], e["float_model"], e["top_model"], e["xsd_valid"], e["max_abs_diff"],
-                e["max_rel_diff"], e.get("label_mismatches", ""),
-                e.get("rows_changed_if_evaluated_in_float64", "")))
+            table.append(
+                f"{e['name']:<34} {e['float_model']!s:<6} {e['top_model']:<15} {e['xsd_valid']!s:<5} "
+                f"{e['max_abs_diff']:<10.3g} {e['max_rel_diff']:<10.3g} {e.get('label_mismatches', '')!s:<6} "
+                f"{e.get('rows_changed_if_evaluated_in_float64', '')}"
+            )
             print(table[-1], flush=True)
         # sklearn2pmml's java prints into the same stream, so repeat the table at the end
         print("\nscikit-learn vs jpmml_evaluator\n" + header + "\n" + "\n".join(table))
