@@ -1,0 +1,37 @@
+"""Multi-layer perceptrons: ``activation(x @ weights + biases)`` layer after layer.
+
+>>> from portamodel.ir import MLP, DenseLayer
+>>> f = compile_mlp(MLP(features=("a",), layers=(DenseLayer(weights=[[1.0, -1.0]], biases=[0.0, 0.0], activation="relu"),)))
+>>> f(np.array([[2.0]])).tolist()
+[[2.0, 0.0]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..ir import MLP
+from ._transforms import apply_activation
+
+__all__ = ["compile_mlp"]
+
+F64 = NDArray[np.float64]
+
+
+def compile_mlp(est: MLP) -> Callable[[F64], F64]:
+    """A function from the feature matrix ``(n, n_features)`` to outputs ``(n, n_outputs)``."""
+    layers = [(layer.weights, layer.biases, layer.activation, layer.alpha) for layer in est.layers]
+
+    def run(X: F64) -> F64:
+        h = X
+        with np.errstate(all="ignore"):
+            for w, b, act, alpha in layers:
+                h = h @ w
+                h += b
+                h = apply_activation(act, h, alpha)
+        return h
+
+    return run

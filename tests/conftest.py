@@ -1,0 +1,37 @@
+"""Test configuration shared by every test module.
+
+- ``tests/`` is put on ``sys.path`` so modules can ``from helpers import ...`` and
+  ``from strategies import ...``.
+- Hypothesis profiles: ``default`` (used locally and in CI: few examples, no deadline, so the suite
+  stays fast and never flaky on timing) and ``thorough`` (``HYPOTHESIS_PROFILE=thorough``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    pass
+else:
+    settings.register_profile(
+        "default",
+        max_examples=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        print_blob=True,
+    )
+    settings.register_profile(
+        "thorough",
+        max_examples=500,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
