@@ -14,6 +14,7 @@ import errno
 import io
 import math
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -216,6 +217,7 @@ def _open_output(name: str) -> Iterator[TextIO]:
         raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name", name)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, _new_file_mode(target))  # mkstemp makes 0600; give the mode a plain open() would
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
         os.replace(tmp, target)
@@ -223,6 +225,16 @@ def _open_output(name: str) -> Iterator[TextIO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _new_file_mode(target: Path) -> int:
+    """The mode of an existing ``target``, else 0666 minus the umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 class _Progress:
