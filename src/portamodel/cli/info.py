@@ -148,6 +148,7 @@ def _step(step: Step) -> dict[str, Any]:
 def expression_text(expr: Expression, limit: int = 200) -> str:
     """A compact rendering of an expression tree, e.g. ``if(greaterThan(x, 1.5), 1.0, 0.0)``.
 
+    >>> from portamodel.ir import Apply
     >>> expression_text(Apply(function="+", args=(FieldRef(name="a"), Constant(value=1.0))))
     '+(a, 1.0)'
     """
