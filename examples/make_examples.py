@@ -26,6 +26,7 @@ FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 
 
 def main() -> None:
+    import sklearn
     from sklearn.datasets import load_iris
     from sklearn.ensemble import RandomForestClassifier
 
@@ -43,12 +44,10 @@ def main() -> None:
 
     frame = pd.DataFrame(X, columns=list(FEATURES))
     forest = RandomForestClassifier(n_estimators=20, max_depth=5, random_state=0).fit(frame, species)
-    try:
-        model = _by_hand(forest)  # portamodel.from_sklearn(forest)
-    except Exception:  # TEMPORARY until from_sklearn lands
-        model = _by_hand(forest)
+    model = portamodel.from_sklearn(forest)
     model = model.replace(
-        target=model.target.replace(name="species"),
+        # plain str labels: scikit-learn hands out numpy.str_, which the JSON file cannot tell apart
+        target=model.target.replace(name="species", classes=tuple(str(c) for c in model.classes)),
         metadata=model.metadata.replace(
             name="iris_forest",
             description="RandomForestClassifier(n_estimators=20, max_depth=5, random_state=0) fitted on the iris data; "
@@ -63,34 +62,7 @@ def main() -> None:
     assert (ours == forest.predict(frame)).all(), "predictions differ from scikit-learn"
     np.testing.assert_allclose(again.predict_proba(frame), forest.predict_proba(frame), rtol=1e-12, atol=1e-15)
     size = (HERE / "iris_forest.json").stat().st_size
-    print(f"wrote iris.csv (150 rows) and iris_forest.json ({size} bytes); predictions match scikit-learn {forest.__module__}")
-
-
-def _by_hand(forest):  # TEMPORARY
-    from portamodel.ir import MISSING_FALSE, MISSING_TRUE, Field, Metadata, Model, Target, TreeEnsemble
-    import sklearn
-
-    feats, thr, tc, fc, miss, vals, roots = [], [], [], [], [], [], []
-    off = 0
-    for est in forest.estimators_:
-        t = est.tree_
-        n = t.node_count
-        roots.append(off)
-        leaf = t.children_left < 0
-        feats.append(np.where(leaf, -1, t.feature))
-        thr.append(np.where(leaf, 0.0, t.threshold))
-        tc.append(np.where(leaf, -1, t.children_left + off))
-        fc.append(np.where(leaf, -1, t.children_right + off))
-        miss.append(np.where(t.missing_go_to_left.astype(bool), MISSING_TRUE, MISSING_FALSE))
-        v = t.value[:, 0, :]
-        vals.append(v / v.sum(axis=1, keepdims=True))
-        off += n
-    ens = TreeEnsemble(features=FEATURES, roots=roots, feature=np.concatenate(feats), threshold=np.concatenate(thr),
-        op=np.zeros(off, dtype=np.uint8), true_child=np.concatenate(tc), false_child=np.concatenate(fc),
-        missing=np.concatenate(miss), values=np.concatenate(vals), aggregation="average", input_dtype="float32")
-    return Model(inputs=tuple(Field(name=f, dtype="float") for f in FEATURES),
-        target=Target(name="y", task="classification", classes=tuple(str(c) for c in forest.classes_)), estimator=ens,
-        metadata=Metadata(producer="scikit-learn", producer_version=sklearn.__version__))
+    print(f"wrote iris.csv (150 rows) and iris_forest.json ({size} bytes); predictions match scikit-learn {sklearn.__version__}")
 
 
 if __name__ == "__main__":
