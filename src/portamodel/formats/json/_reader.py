@@ -13,6 +13,7 @@ import binascii
 import json
 import math
 import os
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -188,6 +189,22 @@ def _describe(v: object) -> str:
     if isinstance(v, list):
         return "a list"
     return "an object"
+
+
+def _ir_location(exc: IRValidationError, cls: type, kwargs: dict[str, Any], path: str) -> tuple[str, str]:
+    """Turn an IR location (``TreeEnsemble.threshold[3]``, ``OneHot('c').outputs[1]``,
+    ``Model.steps[2] (Derive)``) into a JSON path below ``path``; else keep it in the message."""
+    loc, msg = exc.location or "", exc.message
+    name = cls.__name__
+    prefixes = [name] + [f"{name}({kwargs[k]!r})" for k in ("input", "output") if isinstance(kwargs.get(k), str)]
+    if cls in (Field, Target) and isinstance(kwargs.get("name"), str):
+        prefixes.append(f"{name.lower()} {kwargs['name']!r}")
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        rest = loc[len(prefix) :]
+        if loc.startswith(prefix) and (not rest or rest[0] in ".["):
+            match = re.fullmatch(r"(.*) \(\w+\)", rest)
+            return msg, path + (match.group(1) if match else rest)
+    return (f"{loc}: {msg}" if loc else msg), path
 
 
 # -- the walker -------------------------------------------------------------------------------
@@ -425,11 +442,7 @@ class _Reader:
         try:
             return cls(**kwargs)
         except IRValidationError as exc:
-            loc, msg = exc.location or "", exc.message
-            prefix = f"{cls.__name__}."
-            if loc.startswith(prefix):
-                raise self.error(msg, path + loc[len(prefix) - 1 :]) from None
-            raise self.error(f"{loc}: {msg}" if loc else msg, path) from None
+            raise self.error(*_ir_location(exc, cls, kwargs, path)) from None
         except (TypeError, ValueError, OverflowError, IndexError, KeyError) as exc:
             raise self.error(f"invalid {cls.__name__}: {exc}", path) from None
 
