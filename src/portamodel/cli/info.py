@@ -115,6 +115,8 @@ def _size(est: LinearModel | TreeEnsemble | MLP) -> dict[str, Any]:
             "max_depth": est.max_depth,
             "aggregation": est.aggregation,
             "post_transform": est.post_transform,
+            "input_dtype": est.input_dtype,
+            "accumulate_dtype": est.accumulate_dtype,
         }
     if isinstance(est, MLP):
         layers = [
@@ -204,6 +206,11 @@ def render(desc: dict[str, Any]) -> str:
         lines.append(
             f"size:      {size['trees']} trees, {size['nodes']} nodes ({size['leaves']} leaves), max depth {size['max_depth']}, "
             f"{size['outputs']} outputs, aggregation {size['aggregation']}, post-transform {size['post_transform']}"
+            + "".join(
+                f", {what} in {size[key]}"
+                for key, what in (("input_dtype", "compares"), ("accumulate_dtype", "adds up"))
+                if size[key] != "float64"
+            )
         )
     elif "layers" in size:
         shape = " -> ".join([str(size["features"])] + [f"{layer['outputs']} ({layer['activation']})" for layer in size["layers"]])
