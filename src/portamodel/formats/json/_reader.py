@@ -352,6 +352,7 @@ class _Reader:
         raise self.error(f"expected an array (a list or a packed object), got {_describe(v)}", path)
 
     def list_array(self, v: list[Any], path: str, kind: str, ndim: int) -> NDArray[Any]:
+        shape: tuple[int, ...]
         if ndim == 1:
             flat, shape = v, (len(v),)
         else:
