@@ -14,6 +14,7 @@ It then checks that portamodel's predictions on ``iris.csv`` equal scikit-learn'
 
 from __future__ import annotations
 
+import argparse
 import csv
 from pathlib import Path
 
@@ -25,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     import sklearn
     from sklearn.datasets import load_iris
     from sklearn.ensemble import RandomForestClassifier
@@ -34,7 +35,7 @@ def main() -> None:
     X = np.asarray(iris.data, dtype=np.float64)
     species = np.asarray(iris.target_names)[iris.target]
 
-    with (HERE / "iris.csv").open("w", newline="", encoding="utf-8") as fh:
+    with (out / "iris.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["id", *FEATURES, "species"])
         for i, (row, label) in enumerate(zip(X, species), start=1):
@@ -54,16 +55,18 @@ def main() -> None:
             "made by examples/make_examples.py",
         ),
     )
-    portamodel.save(model, HERE / "iris_forest.json")
+    portamodel.save(model, out / "iris_forest.json")
 
-    again = portamodel.load(HERE / "iris_forest.json")
+    again = portamodel.load(out / "iris_forest.json")
     assert again == model, "the JSON file does not read back as the same model"
     ours = again.predict(frame)
     assert (ours == forest.predict(frame)).all(), "predictions differ from scikit-learn"
     np.testing.assert_allclose(again.predict_proba(frame), forest.predict_proba(frame), rtol=1e-12, atol=1e-15)
-    size = (HERE / "iris_forest.json").stat().st_size
+    size = (out / "iris_forest.json").stat().st_size
     print(f"wrote iris.csv (150 rows) and iris_forest.json ({size} bytes); predictions match scikit-learn {sklearn.__version__}")
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE, help="folder to write to (default: examples/)")
+    main(parser.parse_args().out)

@@ -158,6 +158,10 @@ def test_fresh_venv_with_only_the_wheel_and_numpy(tmp_path: Path) -> None:
     probe = PROBE.format(heavy=HEAVY, model=str(EXAMPLE_MODEL), data=str(EXAMPLE_DATA))
     _check_probe(_run([python, "-c", probe], work), env_dir, work / "scores.csv", dev_scores)
 
+    # the quickstart runs with nothing but numpy
+    proc = _run([python, ROOT / "examples" / "quickstart.py"], work)
+    assert "labels: ['setosa', 'virginica']" in proc.stdout
+
     # the console script pip generated works too
     script = env_dir / ("Scripts/portamodel.exe" if os.name == "nt" else "bin/portamodel")
     _run([script, "score", EXAMPLE_MODEL, EXAMPLE_DATA, "-o", work / "cli.csv"], work)
@@ -183,3 +187,24 @@ def test_pip_install_from_index(tmp_path: Path, request: pytest.FixtureRequest) 
     installed = _run([python, "-m", "pip", "list", "--format=json"], tmp_path).stdout
     names = {p["name"].lower() for p in json.loads(installed)}
     assert names <= {"portamodel", "numpy", "pip", "setuptools", "wheel"}, names
+
+
+# -- the bundled examples ----------------------------------------------------------------------------
+
+
+def test_examples_are_what_make_examples_makes(tmp_path: Path) -> None:
+    """Regenerating the examples gives the committed files (up to the creation time)."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("pandas")
+    import portamodel
+
+    _run([sys.executable, ROOT / "examples" / "make_examples.py", "--out", tmp_path], tmp_path)
+    assert (tmp_path / "iris.csv").read_bytes() == EXAMPLE_DATA.read_bytes()
+    fresh, committed = portamodel.load(tmp_path / "iris_forest.json"), portamodel.load(EXAMPLE_MODEL)
+    assert fresh.replace(metadata=committed.metadata) == committed
+
+
+def test_quickstart_runs(tmp_path: Path) -> None:
+    proc = _run([sys.executable, ROOT / "examples" / "quickstart.py"], tmp_path)
+    assert "labels: ['setosa', 'virginica']" in proc.stdout
+    assert "InputError: input column 'sepal_width' is missing" in proc.stdout
