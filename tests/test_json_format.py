@@ -15,6 +15,8 @@ from typing import Any
 import jsonschema
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import portamodel
 from helpers import assert_predictions_equal, sample_inputs
@@ -38,6 +40,7 @@ from portamodel.ir import (
     Target,
     TreeEnsemble,
 )
+from strategies import models
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "schemas" / "portamodel-model.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -779,3 +782,39 @@ def test_schema_rejects_what_the_reader_rejects() -> None:
 def test_math_nan_is_canonical_nan() -> None:
     """The "NaN" string reads back as the canonical quiet NaN (what float('nan') gives)."""
     assert struct.pack("<d", math.nan) == struct.pack("<d", np.nan) == struct.pack("<d", float("NaN"))
+
+
+# -- property tests ---------------------------------------------------------------------------
+
+
+@given(model=models(), pack_threshold=st.sampled_from([0, 1, 16, None]), compress=st.booleans())
+def test_property_ir_json_ir_is_identical(model: Model, pack_threshold: int | None, compress: bool) -> None:
+    data = pjson.write(model, pack_threshold=pack_threshold, compress=compress)
+    validate(data)
+    back = pjson.read(data)
+    assert back == model
+    assert pjson.write(back, pack_threshold=pack_threshold, compress=compress) == data
+    assert_same_predictions(model, back)
+
+
+# float64 values drawn as raw bit patterns: every NaN payload, both zeros, subnormals, infinities.
+_any_float64 = st.integers(0, 2**64 - 1).map(lambda bits: struct.unpack("<d", struct.pack("<Q", bits))[0])
+_floats = st.one_of(_any_float64, st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True))
+
+
+@given(values=st.lists(_floats, min_size=1, max_size=40), pack_threshold=st.sampled_from([0, 16, None]))
+def test_property_any_float64_survives_bit_for_bit(values: list[float], pack_threshold: int | None) -> None:
+    arr = np.array(values, dtype=np.float64)
+    k = len(values)
+    step = Affine(inputs=("x",) * k, outputs=tuple(f"o{i}" for i in range(k)), offset=arr, scale=arr[::-1], shift=arr)
+    model = Model(
+        inputs=(Field(name="x"),),
+        target=Target(name="y", task="regression"),
+        steps=(step,),
+        estimator=LinearModel(features=("o0",), coefficients=arr[None, :1], intercepts=arr[:1]),
+    )
+    data = pjson.write(model, pack_threshold=pack_threshold)
+    validate(data)
+    back = pjson.read(data)
+    assert back == model
+    assert back.steps[0].offset.tobytes() == arr.tobytes()  # type: ignore[union-attr]
