@@ -208,3 +208,54 @@ def test_quickstart_runs(tmp_path: Path) -> None:
     proc = _run([sys.executable, ROOT / "examples" / "quickstart.py"], tmp_path)
     assert "labels: ['setosa', 'virginica']" in proc.stdout
     assert "InputError: input column 'sepal_width' is missing" in proc.stdout
+
+
+# -- README and CI agree -------------------------------------------------------------------------------
+
+README = ROOT / "README.md"
+CI = ROOT / ".ci" / "run"
+
+
+def _sh_blocks(text: str) -> list[str]:
+    blocks: list[str] = []
+    current: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if line.strip() == "```sh":
+            inside, current = True, []
+        elif inside and line.strip() == "```":
+            inside = False
+            blocks.append("\n".join(current))
+        elif inside:
+            current.append(line)
+    return blocks
+
+
+def test_readme_has_the_two_commands_and_ci_runs_the_test_one() -> None:
+    blocks = _sh_blocks(README.read_text())
+    assert blocks[0] == "pip install . && portamodel score examples/iris_forest.json examples/iris.csv -o predictions.csv"
+    assert EXAMPLE_MODEL.is_file() and EXAMPLE_DATA.is_file()
+    test_command = blocks[1]
+    assert test_command == 'pip install -e ".[test]" && python -m pytest'
+    ci = CI.read_text()
+    assert f"TEST_COMMAND='{test_command}'\n" in ci
+    assert 'bash -c "$TEST_COMMAND"' in ci
+    assert ci.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in ci
+    assert os.access(CI, os.X_OK)
+    subprocess.run(["bash", "-n", str(CI)], check=True)
+
+
+def test_readme_exit_code_table_matches_the_cli() -> None:
+    from portamodel.cli._errors import EXIT_CODES
+
+    rows = {}
+    for line in README.read_text().splitlines():
+        cells = [c.strip() for c in line.replace("\\|", "").strip("|").split("|")]
+        if len(cells) == 2 and cells[0].isdigit():
+            rows[int(cells[0])] = cells[1]
+    for cls, code, _ in EXIT_CODES:
+        if cls is OSError:
+            assert "cannot be read or written" in rows[code]
+        elif cls.__name__ != "PortamodelError":
+            assert f"`{cls.__name__}`" in rows[code], (code, cls)
+    assert {0, 1, 2, 130, 141} <= set(rows)
