@@ -9,7 +9,7 @@ declare what kind of column they read; an input column's kind is learnt from its
 'a_1'
 >>> cols.need_numeric("a", where="model")
 >>> [f.dtype for f in cols.fields("double")]
-['double', 'double']
+['double', 'string']
 """
 
 from __future__ import annotations
@@ -109,11 +109,16 @@ class Columns:
         return out
 
     def fields(self, numeric_dtype: str) -> tuple[Field, ...]:
-        """The model's input fields. Inputs nobody reads are declared numeric."""
+        """The model's input fields.
+
+        Inputs nobody reads (dropped by a ColumnTransformer) are declared categorical strings: such
+        a field accepts numbers and text alike, so any table scikit-learn accepts still scores.
+        """
         out = []
         for name in self.inputs:
             kind = self._kind[name]
-            optype = "categorical" if (name in self._categorical or kind == STRING) else "continuous"
-            dtype = "string" if kind == STRING else numeric_dtype
+            text = kind in (STRING, ANY)
+            optype = "categorical" if (name in self._categorical or text) else "continuous"
+            dtype = "string" if text else numeric_dtype
             out.append(Field(name=name, dtype=dtype, optype=optype))  # type: ignore[arg-type]
         return tuple(out)

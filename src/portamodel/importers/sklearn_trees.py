@@ -4,8 +4,11 @@ How scikit-learn scores, and how that maps onto the IR:
 
 - ``DecisionTree*``, ``RandomForest*``, ``ExtraTrees*``, ``GradientBoosting*`` cast X to float32 and
   go left when ``x <= threshold`` (float64 threshold): ``input_dtype="float32"``, op ``<=``. NaN
-  follows ``tree_.missing_go_to_left`` (the gradient-boosting scorer has no NaN branch: NaN fails
-  ``<=`` and goes right). Leaves hold class fractions (``tree_.value``; scikit-learn >= 1.4) or
+  follows ``tree_.missing_go_to_left``; gradient boosting refuses NaN input, so there a missing
+  value makes the prediction missing (``MISSING_NULL``). A "missing goes right, the rest left"
+  split has threshold +inf, stored as the largest finite double (the IR wants finite thresholds):
+  scikit-learn refuses inputs that are infinite in float32, so every accepted input takes the same
+  path. Leaves hold class fractions (``tree_.value``; scikit-learn >= 1.4) or
   counts, which are normalised as scikit-learn does.
 - Forests average the per-tree vectors (``aggregation="average"``).
 - ``GradientBoosting*``: ``raw = init + Σ learning_rate * leaf`` (``tree_weights`` = learning
@@ -14,8 +17,9 @@ How scikit-learn scores, and how that maps onto the IR:
 - ``HistGradientBoosting*``: X stays float64 and is compared with ``num_threshold``; leaf values
   already include the learning rate; ``base_score`` = ``_baseline_prediction``. Categorical features
   are first encoded to category codes (a :class:`Lookup`, unknown/missing -> missing) and split on
-  bitsets (op ``in``). A split whose threshold is +inf ("everything but NaN goes left") gets the
-  largest finite double instead, so a +inf input would go right where scikit-learn goes left.
+  bitsets (op ``in``). A +inf threshold ("everything but NaN goes left") becomes the largest finite
+  double too; HistGradientBoosting does accept +inf inputs, and such an input goes right at those
+  splits where scikit-learn sends it left (the only known difference).
 
 Called by :func:`portamodel.sklearn.from_sklearn`; scikit-learn must be installed.
 """
@@ -28,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..ir import MISSING_FALSE, MISSING_TRUE, OP_CODE, Lookup, Target, TreeEnsemble
+from ..ir import MISSING_FALSE, MISSING_NULL, MISSING_TRUE, OP_CODE, Lookup, Target, TreeEnsemble
 from .sklearn_columns import NUMERIC, Columns, unsupported
 from .sklearn_linear import classes_of
 from .sklearn_transformers import is_missing_value
@@ -100,10 +104,14 @@ def _sklearn_tree(forest: _Forest, tree: Any, values: NDArray[Any], *, nan_follo
     if nan_follows_tree and hasattr(tree, "missing_go_to_left"):
         missing = np.where(np.asarray(tree.missing_go_to_left).astype(bool), MISSING_TRUE, MISSING_FALSE)
     else:
-        missing = np.full(len(left), MISSING_FALSE)
+        missing = np.full(len(left), MISSING_NULL)
+    threshold = np.asarray(tree.threshold, dtype=np.float64).copy()
+    # "NaN right, everything else left" splits have threshold +inf; scikit-learn refuses inputs that
+    # are infinite as float32, so the largest double takes exactly the same paths.
+    threshold[~leaf & (threshold == np.inf)] = DBL_MAX
     forest.add(
         feature=np.where(leaf, -1, np.asarray(tree.feature)),
-        threshold=np.asarray(tree.threshold, dtype=np.float64),
+        threshold=threshold,
         op=np.full(len(left), LE),
         left=left,
         right=right,
