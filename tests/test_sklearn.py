@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import sample_inputs
 from sklearn import datasets
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.dummy import DummyRegressor
@@ -56,6 +55,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
 import portamodel
+from helpers import sample_inputs
 from portamodel import InputError, MissingDependencyError, UnsupportedFeatureError
 from portamodel.ir import OP_CODE, Affine, Impute, Lookup, OneHot, TreeEnsemble
 from portamodel.sklearn import from_sklearn
@@ -315,7 +315,7 @@ def test_gradient_boosting_missing_input_gives_missing_prediction() -> None:
 def test_gradient_boosting_custom_init_is_unsupported() -> None:
     Xtr, _, ytr, _ = DIABETES
     est = GradientBoostingRegressor(n_estimators=3, init=LinearRegression()).fit(Xtr, ytr)
-    with pytest.raises(UnsupportedFeatureError, match="GradientBoostingRegressor.*LinearRegression"):
+    with pytest.raises(UnsupportedFeatureError, match=r"GradientBoostingRegressor.*LinearRegression"):
         from_sklearn(est)
     # A constant DummyRegressor init is exactly representable.
     est = GradientBoostingRegressor(n_estimators=3, init=DummyRegressor(strategy="median")).fit(Xtr, ytr)
@@ -571,7 +571,7 @@ def test_float_input_dtype() -> None:
 
 
 def test_public_entry_point_and_lazy_import() -> None:
-    Xtr, Xte, ytr, _ = DIABETES
+    Xtr, _, ytr, _ = DIABETES
     est = LinearRegression().fit(Xtr, ytr)
     assert portamodel.from_sklearn(est).estimator == from_sklearn(est).estimator
     code = "import sys, portamodel, portamodel.sklearn; assert 'sklearn' not in sys.modules, 'imported sklearn'"
@@ -599,7 +599,7 @@ def test_unsupported_estimators_and_steps_are_named() -> None:
     assert "polynomialfeatures" in str(info.value.location)
     nested = make_pipeline(ColumnTransformer([("f", FunctionTransformer(np.log1p), [0, 1])]), LinearRegression())
     nested.fit(Xtr, ytr)
-    with pytest.raises(UnsupportedFeatureError, match="FunctionTransformer.*log1p") as info:
+    with pytest.raises(UnsupportedFeatureError, match=r"FunctionTransformer.*log1p") as info:
         from_sklearn(nested)
     assert info.value.location == "steps['columntransformer'].transformers['f']"
 
@@ -623,7 +623,7 @@ def test_unsupported_parameters() -> None:
         from_sklearn(DecisionTreeRegressor(max_depth=2).fit(Xtr, multi))
     rare = OneHotEncoder(min_frequency=30, handle_unknown="infrequent_if_exist")
     est = make_pipeline(ColumnTransformer([("c", rare, ["city"])]), LogisticRegression()).fit(MIXED_TRAIN, Y_MIXED_CLASS)
-    with pytest.raises(UnsupportedFeatureError, match="OneHotEncoder.*infrequent"):
+    with pytest.raises(UnsupportedFeatureError, match=r"OneHotEncoder.*infrequent"):
         from_sklearn(est)
     imputer = make_pipeline(SimpleImputer(missing_values=-1.0), LinearRegression()).fit(Xtr, ytr)
     with pytest.raises(UnsupportedFeatureError, match="missing_values"):
