@@ -190,6 +190,19 @@ def test_linear_regressors(factory: Any) -> None:
     assert model.metadata.producer == "scikit-learn"
 
 
+@pytest.mark.parametrize("name", ["RidgeCV", "LassoCV", "ElasticNetCV", "SGDRegressor", "HuberRegressor", "BayesianRidge"])
+def test_more_linear_regressors(name: str) -> None:
+    from sklearn import linear_model
+
+    Xtr, Xte, ytr, _ = DIABETES
+    kw = {"cv": 3} if name.endswith("CV") and name != "RidgeCV" else {}
+    est = make_pipeline(StandardScaler(), getattr(linear_model, name)(**kw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        est.fit(Xtr, ytr)
+    check_regressor(est, Xte)
+
+
 def test_linear_regression_without_intercept_and_2d_target() -> None:
     Xtr, Xte, ytr, _ = DIABETES
     check_regressor(LinearRegression(fit_intercept=False).fit(Xtr, ytr), Xte)
@@ -265,8 +278,17 @@ def test_scaler_before_tree_casts_the_scaled_value_to_float32() -> None:
     est = make_pipeline(MinMaxScaler(), DecisionTreeClassifier(random_state=0)).fit(Xtr, ytr)
     model = from_sklearn(est)
     assert isinstance(model.steps[0], Affine)
-    # Probe right at the raw values whose scaled value lands on a threshold.
-    check_classifier(est, _rows(model, Xte, n=500, missing=0.0), exact=True)
+    # Raw values whose scaled value lands on / next to each threshold (after float32 rounding).
+    scaler, tree = est[0], est[1].tree_
+    rows = []
+    for node in np.flatnonzero(tree.children_left >= 0):
+        j, t = tree.feature[node], tree.threshold[node]
+        raw = (t - scaler.min_[j]) / scaler.scale_[j]
+        for x in (raw, np.nextafter(raw, np.inf), np.nextafter(raw, -np.inf), raw * (1 + 1e-7), raw * (1 - 1e-7)):
+            row = Xte[node % len(Xte)].copy()
+            row[j] = x
+            rows.append(row)
+    check_classifier(est, np.vstack([Xte, *rows]), exact=True)
 
 
 # -- gradient boosting ----------------------------------------------------------------------------
@@ -454,6 +476,7 @@ def test_column_transformer_pipeline_on_dataframe(final: Any) -> None:
     fields = {f.name: f for f in model.inputs}
     assert fields["city"].dtype == "string" and fields["age"].dtype == "double"
     assert fields["rooms"].optype == "categorical"
+    assert fields["id"].dtype == "string"  # dropped by the ColumnTransformer: accepts anything
     kinds = [type(s).__name__ for s in model.steps]
     assert {"Impute", "Affine", "OneHot", "Derive"} <= set(kinds)
     assert model.classes == ("no", "yes")
@@ -524,6 +547,19 @@ def test_string_imputer_with_numpy_object_array_and_identity_function_transforme
     ).fit(X, Y_MIXED_CLASS)
     model = check_classifier(est, MIXED_TEST[["city", "plan"]].to_numpy(dtype=object))
     assert model.input_names == ("x0", "x1")
+
+
+def test_nested_pipeline_and_boolean_labels() -> None:
+    Xtr, Xte, ytr, _ = CANCER
+    inner = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(max_iter=2000))])
+    est = Pipeline([("impute", SimpleImputer()), ("inner", inner)]).fit(Xtr, ytr == 1)
+    model = check_classifier(est, Xte)
+    assert model.classes == (False, True)
+    bad = Pipeline([("impute", SimpleImputer()), ("inner", make_pipeline(PolynomialFeatures(), LinearRegression()))])
+    bad.fit(Xtr[:, :3], ytr)
+    with pytest.raises(UnsupportedFeatureError) as info:
+        from_sklearn(bad)
+    assert info.value.location == "steps['inner'].steps['polynomialfeatures']"
 
 
 def test_repeated_columns_become_distinct_features() -> None:
@@ -602,6 +638,17 @@ def test_unsupported_estimators_and_steps_are_named() -> None:
     with pytest.raises(UnsupportedFeatureError, match=r"FunctionTransformer.*log1p") as info:
         from_sklearn(nested)
     assert info.value.location == "steps['columntransformer'].transformers['f']"
+
+
+def test_not_an_estimator_and_unknown_options() -> None:
+    with pytest.raises(UnsupportedFeatureError, match="int"):
+        from_sklearn(42)
+    Xtr, _, ytr, _ = IRIS
+    est = LogisticRegression(max_iter=1000).fit(Xtr, ytr)
+    with pytest.raises(portamodel.PortamodelError, match="unknown option"):
+        from_sklearn(est, feature_name=["a", "b", "c", "d"])
+    with pytest.raises(portamodel.PortamodelError, match="target_name"):
+        from_sklearn(est, target_name="")
 
 
 @pytest.mark.parametrize(

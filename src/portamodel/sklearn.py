@@ -49,6 +49,7 @@ def from_sklearn(
     target_name: str = "y",
     name: str | None = None,
     description: str | None = None,
+    **options: Any,
 ) -> Model:
     """Turn a fitted scikit-learn estimator or pipeline into a :class:`~portamodel.ir.Model`.
 
@@ -63,6 +64,11 @@ def from_sklearn(
     from .importers.sklearn_estimators import convert_estimator
     from .importers.sklearn_transformers import check_fitted, convert_transformer
 
+    if options:
+        raise PortamodelError(
+            f"unknown option(s) {', '.join(sorted(options))}; from_sklearn takes feature_names, input_dtype, "
+            "target_name, name, description"
+        )
     if input_dtype not in _INPUT_DTYPES:
         raise PortamodelError(f"input_dtype must be one of 'double', 'float' (or None); got {input_dtype!r}")
     if not isinstance(target_name, str) or not target_name:
@@ -73,14 +79,15 @@ def from_sklearn(
     names = _input_names(estimator, feature_names, unsupported)
     cols = Columns(names)
     current, final, where = list(names), estimator, "estimator"
-    if type(estimator) is Pipeline:
-        steps = [(n, s) for n, s in estimator.steps if not (s is None or (isinstance(s, str) and s == "passthrough"))]
+    while type(final) is Pipeline:  # transformers of (nested) pipelines, then the last step predicts
+        prefix = "" if where == "estimator" else where + "."
+        steps = [(n, s) for n, s in final.steps if not (s is None or (isinstance(s, str) and s == "passthrough"))]
         if not steps:
-            raise unsupported(estimator, "the pipeline has no final estimator", "estimator")
+            raise unsupported(final, "the pipeline has no final estimator", where)
         for step_name, step in steps[:-1]:
-            current = convert_transformer(step, current, cols, f"steps[{step_name!r}]")
+            current = convert_transformer(step, current, cols, f"{prefix}steps[{step_name!r}]")
         final_name, final = steps[-1]
-        where = f"steps[{final_name!r}]"
+        where = f"{prefix}steps[{final_name!r}]"
     check_fitted(final, where)
     est, target = convert_estimator(final, current, cols, where, target_name)
     metadata = Metadata(

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import UnsupportedFeatureError
 from ..ir import MISSING_FALSE, MISSING_NULL, MISSING_TRUE, OP_CODE, Lookup, Target, TreeEnsemble
 from .sklearn_columns import NUMERIC, Columns, unsupported
 from .sklearn_linear import classes_of
@@ -84,6 +85,8 @@ class _Forest:
         self.n += len(feature)
 
     def build(self, features: list[str], **kw: Any) -> TreeEnsemble:
+        if not self.roots:
+            raise UnsupportedFeatureError("the ensemble has no trees", location="TreeEnsemble")
         arrays = {k: np.concatenate(v) for k, v in self.parts.items()}
         if self.sets:
             kw["set_offsets"] = np.cumsum([0] + [len(s) for s in self.sets])
