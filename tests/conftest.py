@@ -2,19 +2,30 @@
 
 - ``tests/`` is put on ``sys.path`` so modules can ``from helpers import ...`` and
   ``from strategies import ...``.
+- libcst is pre-imported with its DeprecationWarning silenced (see below).
 - Hypothesis profiles: ``default`` (used locally and in CI: few examples, no deadline, so the suite
   stays fast and never flaky on timing) and ``thorough`` (``HYPOTHESIS_PROFILE=thorough``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import warnings
 from pathlib import Path
 
 _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
+
+# When a property test fails, Hypothesis imports libcst to print a patch; libcst's import warns
+# (DeprecationWarning from mypy_extensions), and under filterwarnings=error that would turn the
+# test failure into a pytest INTERNALERROR. Import it once here with that warning silenced.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    with contextlib.suppress(ImportError):
+        import libcst  # noqa: F401
 
 try:
     from hypothesis import HealthCheck, settings

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from ..errors import InputError
 from ..ir import Field
 
-__all__ = ["coerce_column", "coerce_inputs", "is_missing_scalar"]
+__all__ = ["coerce_column", "coerce_inputs", "is_missing_scalar", "plain"]
 
 Column = NDArray[Any]
 
@@ -46,6 +46,11 @@ def is_missing_scalar(value: object) -> bool:
         return bool(np.isnan(value))
     name = type(value).__name__
     return name in ("NAType", "NaTType") or (isinstance(value, (np.datetime64, np.timedelta64)) and bool(np.isnat(value)))
+
+
+def plain(value: Any) -> Any:
+    """numpy scalars -> Python scalars, for readable messages (np.float64(5.0) -> 5.0)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _is_scalar(value: object) -> bool:
@@ -167,7 +172,7 @@ def _numeric(field: Field, col: Column, parse_text: bool) -> Column:
     if kind in "fiub":
         return col.astype(np.float64)
     if kind in "US" and not parse_text:
-        _bad_number(field, 0, col[0] if col.shape[0] else "")
+        _bad_number(field, 0, col[0].item() if col.shape[0] else "")
     out = np.empty(col.shape[0], dtype=np.float64)
     for i, v in enumerate(col.tolist()):
         out[i] = _number(field, i, v, parse_text)
@@ -239,7 +244,7 @@ def _apply_invalid(field: Field, col: Column) -> Column:
     if field.invalid == "error":
         i = int(np.argmax(bad))
         shown = ", ".join(map(repr, field.values[:10])) + (", ..." if len(field.values) > 10 else "")
-        raise InputError(f"row {i}: invalid value {col[i]!r} (allowed: {shown})", location=f"input {field.name!r}")
+        raise InputError(f"row {i}: invalid value {plain(col[i])!r} (allowed: {shown})", location=f"input {field.name!r}")
     col = col.copy()
     col[bad] = np.nan if field.is_numeric else None
     return col

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from ..errors import InputError, IRValidationError
 from ..ir import Affine, Apply, Constant, Derive, FieldRef, Impute, Lookup, OneHot, Step
 from ..ir.transforms import Expression
-from ._inputs import _text
+from ._inputs import _text, plain
 
 __all__ = ["Env", "StepFn", "compile_step", "expression_kind"]
 
@@ -148,7 +148,7 @@ def _onehot(step: OneHot, kinds: Kinds) -> StepFn:
         codes = _codes(col, keys, numeric)
         if unknown == "error" and (codes == -1).any():
             i = int(np.argmax(codes == -1))
-            raise InputError(f"row {i}: unknown category {col[i]!r}", location=f"OneHot({name!r})")
+            raise InputError(f"row {i}: unknown category {plain(col[i])!r}", location=f"OneHot({name!r})")
         missing = codes == -2
         for k, o in enumerate(outs):
             out = (codes == k).astype(F64)
@@ -182,7 +182,7 @@ def _lookup(step: Lookup, kinds: Kinds) -> StepFn:
         codes = _codes(col, keys, numeric_in)
         if unknown == "error" and (codes == -1).any():
             i = int(np.argmax(codes == -1))
-            raise InputError(f"row {i}: value {col[i]!r} is not in the lookup table", location=f"Lookup({name!r})")
+            raise InputError(f"row {i}: value {plain(col[i])!r} is not in the lookup table", location=f"Lookup({name!r})")
         idx = np.where(codes == -1, n_keys, np.where(codes == -2, n_keys + 1, codes))
         env[output] = table[idx]
 
