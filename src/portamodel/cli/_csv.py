@@ -16,6 +16,7 @@ stays text with ``None`` for missing. An empty cell, or one equal to an NA marke
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ class Chunk:
     ids: list[str] | None
     n_rows: int
     first_row: int
-    lines: list[int]  # the file line on which each row ends
 
 
 class ChunkReader:
@@ -97,50 +97,51 @@ class ChunkReader:
         self._index = seen
         self._parsers: list[tuple[Field, int, Callable[..., NDArray[Any]]]] = [(f, seen[f.name], _parser_for(f)) for f in self.fields]
         self.rows_read = 0
+        # Numbers may go through numpy's parser in one call when no NA marker reads as a number there.
+        self._fast_numbers = all(_not_a_number(t) for t in self.na)
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         """Yield chunks of at most ``size`` rows (blank lines are skipped)."""
         width = len(self.header)
         reader = self._reader
         while True:
-            rows: list[list[str]] = []
-            lines: list[int] = []
+            start_line = reader.line_num
             try:
-                for row in reader:
-                    if not row:
-                        continue
-                    if len(row) != width:
-                        raise InputError(
-                            f"row has {len(row)} cells but the header has {width}",
-                            location=f"{self.label}: line {reader.line_num}",
-                        )
-                    rows.append(row)
-                    lines.append(reader.line_num)
-                    if len(rows) == size:
-                        break
+                rows = list(itertools.islice(reader, size))
             except csv.Error as exc:
                 raise InputError(f"malformed CSV: {exc}", location=f"{self.label}: line {reader.line_num}") from None
             except UnicodeDecodeError as exc:
                 raise InputError(f"not UTF-8 text: {exc.reason}", location=f"{self.label}: after line {reader.line_num}") from None
             if not rows:
                 return
-            yield self._typed(rows, lines)
-            if len(rows) < size:
-                return
+            # Row i ends on line start_line + 1 + i unless blank lines or quoted line breaks intervene.
+            exact = reader.line_num - start_line == len(rows)
+            if not all(rows):
+                rows = [r for r in rows if r]
+                if not rows:
+                    continue
+            if set(map(len, rows)) != {width}:
+                i = next(i for i, r in enumerate(rows) if len(r) != width)
+                raise InputError(f"row has {len(rows[i])} cells but the header has {width}", location=self._where(start_line, exact, i))
+            yield self._typed(rows, start_line, exact)
 
-    def _typed(self, rows: list[list[str]], lines: list[int]) -> Chunk:
-        first = self.rows_read + 1
-        self.rows_read += len(rows)
+    def _where(self, start_line: int, exact: bool, i: int, column: str | None = None) -> str:
+        at = f"line {start_line + 1 + i}" if exact else f"data row {self.rows_read + 1 + i}"
+        return f"{self.label}: {at}" + (f", column {column!r}" if column is not None else "")
+
+    def _typed(self, rows: list[list[str]], start_line: int, exact: bool) -> Chunk:
         cells = list(zip(*rows))
         columns: dict[str, NDArray[Any]] = {}
         for field, index, parse in self._parsers:
 
             def where(i: int, name: str = field.name) -> str:
-                return f"{self.label}: line {lines[i]}, column {name!r}"
+                return self._where(start_line, exact, i, name)
 
-            columns[field.name] = parse(cells[index], self.na, where)
+            columns[field.name] = parse(cells[index], self.na, self._fast_numbers, where)
         ids = list(cells[self._index[self.id_column]]) if self.id_column is not None else None
-        return Chunk(columns=columns, ids=ids, n_rows=len(rows), first_row=first, lines=lines)
+        first = self.rows_read + 1
+        self.rows_read += len(rows)
+        return Chunk(columns=columns, ids=ids, n_rows=len(rows), first_row=first)
 
 
 def _parser_for(field: Field) -> Callable[..., NDArray[Any]]:
@@ -174,12 +175,20 @@ def parse_boolean(text: str) -> float:
     raise ValueError(text)
 
 
-def _parse_numbers(cells: Sequence[str], na: frozenset[str], where: Callable[[int], str]) -> NDArray[np.float64]:
-    if not any(c in na for c in cells):
+def _not_a_number(text: str) -> bool:
+    """True if numpy reads ``text`` as NaN or refuses it (so it cannot be mistaken for a value)."""
+    try:
+        return bool(np.isnan(np.array([text], dtype=np.float64))[0])
+    except ValueError:
+        return True
+
+
+def _parse_numbers(cells: Sequence[str], na: frozenset[str], fast: bool, where: Callable[[int], str]) -> NDArray[np.float64]:
+    if fast:
         try:
-            return np.array(cells, dtype=np.float64)
+            return np.array(cells, dtype=np.float64)  # NaN text is missing anyway
         except ValueError:
-            pass  # find the bad cell below
+            pass  # NA markers or a bad cell: cell by cell below
     out = np.empty(len(cells), dtype=np.float64)
     for i, c in enumerate(cells):
         if c in na or c.strip() in na:
@@ -192,7 +201,7 @@ def _parse_numbers(cells: Sequence[str], na: frozenset[str], where: Callable[[in
     return out
 
 
-def _parse_booleans(cells: Sequence[str], na: frozenset[str], where: Callable[[int], str]) -> NDArray[np.float64]:
+def _parse_booleans(cells: Sequence[str], na: frozenset[str], fast: bool, where: Callable[[int], str]) -> NDArray[np.float64]:
     out = np.empty(len(cells), dtype=np.float64)
     for i, c in enumerate(cells):
         if c in na or c.strip() in na:
@@ -205,7 +214,7 @@ def _parse_booleans(cells: Sequence[str], na: frozenset[str], where: Callable[[i
     return out
 
 
-def _parse_strings(cells: Sequence[str], na: frozenset[str], where: Callable[[int], str]) -> NDArray[np.object_]:
+def _parse_strings(cells: Sequence[str], na: frozenset[str], fast: bool, where: Callable[[int], str]) -> NDArray[np.object_]:
     out = np.empty(len(cells), dtype=object)
     out[:] = [None if c in na else c for c in cells]
     return out

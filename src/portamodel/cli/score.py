@@ -114,29 +114,51 @@ def output_header(model: Model, id_column: str | None) -> list[str]:
 
 
 def score_chunk(model: Model, chunk: Chunk) -> list[list[Any]]:
-    """Output columns for one chunk: [ids], predictions, [probabilities per class]."""
+    """Output columns for one chunk: [ids], predictions, [probabilities per class].
+
+    A classifier is evaluated once: the label is the class of the largest probability (the first
+    on ties) and ``None`` where the probabilities are NaN, as :meth:`Model.predict` defines it.
+    """
     try:
-        labels = np.asarray(model.predict(chunk.columns))
-        proba = model.predict_proba(chunk.columns) if model.task == "classification" else None
+        if model.task == "classification":
+            proba = model.predict_proba(chunk.columns)
+            predictions = _labels(model, proba)
+        else:
+            proba = None
+            predictions = _cells(np.asarray(model.predict(chunk.columns)))
     except InputError as exc:
         last = chunk.first_row + chunk.n_rows - 1
         where = f"data rows {chunk.first_row}-{last}" + (f": {exc.location}" if exc.location else "")
         raise InputError(exc.message, location=where) from exc
-    if labels.shape[0] != chunk.n_rows:  # an evaluator bug, not a user error
-        raise RuntimeError(f"the model returned {labels.shape[0]} predictions for {chunk.n_rows} rows")
+    if len(predictions) != chunk.n_rows:  # an evaluator bug, not a user error
+        raise RuntimeError(f"the model returned {len(predictions)} predictions for {chunk.n_rows} rows")
     columns: list[list[Any]] = []
     if chunk.ids is not None:
         columns.append(chunk.ids)
-    columns.append(_cells(labels))
+    columns.append(predictions)
     if proba is not None:
         columns.extend(_cells(proba[:, k]) for k in range(proba.shape[1]))
     return columns
 
 
+def _labels(model: Model, proba: NDArray[np.float64]) -> list[Any]:
+    classes = list(model.classes)
+    labels = [classes[k] for k in np.argmax(proba, axis=1).tolist()] if proba.shape[0] else []
+    missing = np.isnan(proba).any(axis=1)
+    if missing.any():
+        for i in np.flatnonzero(missing).tolist():
+            labels[i] = ""
+    return labels
+
+
 def _cells(values: NDArray[Any]) -> list[Any]:
     """Python values for csv: floats keep their shortest round-trip text; missing becomes ''."""
-    out = values.tolist()
-    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in out]
+    if values.dtype.kind == "f":
+        out = values.tolist()
+        if not np.isnan(values).any():
+            return out  # type: ignore[no-any-return]
+        return ["" if v != v else v for v in out]
+    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values.tolist()]
 
 
 def run(args: argparse.Namespace) -> int:
