@@ -818,3 +818,19 @@ def test_property_any_float64_survives_bit_for_bit(values: list[float], pack_thr
     back = pjson.read(data)
     assert back == model
     assert back.steps[0].offset.tobytes() == arr.tobytes()  # type: ignore[union-attr]
+
+
+def test_the_example_in_docs_format_md() -> None:
+    """docs/format.md's complete example reads, validates and predicts what the text says."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "format.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```json\n")[1:]]
+    example = next(b for b in blocks if b.lstrip().startswith('{\n  "format"'))
+    VALIDATOR.validate(json.loads(example))
+    model = pjson.read(example.encode())
+    est = model.estimator
+    assert isinstance(est, TreeEnsemble)
+    assert est.threshold.tolist() == [30.5, -2, -2, 0.5, -2, -2]
+    assert est.values.tolist() == [[0], [-1.25], [0.75], [0], [0.5], [-0.5]]
+    proba = model.predict_proba({"age": [20.0, 50.0, None], "colour": ["red", "blue", "red"]})
+    np.testing.assert_allclose(proba[:, 1], [0.1611, 0.7941, 0.5866], atol=5e-5)
+    assert pjson.read(pjson.write(model)) == model
