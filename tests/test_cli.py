@@ -362,6 +362,9 @@ def test_score_parses_by_field_type_and_handles_missing(
         ("x,colour\n1,red\n", "lacks column 'flag'"),
         ("x,colour,flag\n1,red,true\nabc,red,true\n", "line 3, column 'x': expected a number, got 'abc'"),
         ("x,colour,flag\n1,red,maybe\n", "line 2, column 'flag': expected a boolean"),
+        # a quoted line break and a blank line: lines no longer count rows, so the data row is named
+        ('x,colour,flag\n1,"re\nd",true\n\nabc,red,true\n', "data row 2, column 'x': expected a number, got 'abc'"),
+        ('x,colour,flag\n1,"red,true\n', "malformed CSV"),
         ("x,colour,flag\n1,red,true,4\n", "line 2: row has 4 cells but the header has 3"),
         ("x,x,colour,flag\n", "column 'x' appears twice"),
         ("", "the file is empty"),
