@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import struct
+import types
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -62,6 +63,19 @@ class IRNode:
 
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle / deepcopy by constructor arguments: re-validated on load, caches left behind."""
+        kwargs = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.init:
+                value = getattr(self, f.name)
+                kwargs[f.name] = dict(value) if isinstance(value, types.MappingProxyType) else value
+        return (_rebuild_node, (type(self), kwargs))
+
+
+def _rebuild_node(cls: type[T], kwargs: dict[str, Any]) -> T:
+    return cls(**kwargs)
 
 
 def check(condition: bool, where: str, message: str) -> None:
