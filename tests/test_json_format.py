@@ -608,6 +608,7 @@ BAD_EDITS = [
     ("estimator.feature", _packed("<f4", [N_NODES], b"\0" * 4 * N_NODES), "$.estimator.feature.dtype", "expected one of"),
     ("estimator.threshold", _packed("<f8", [-1], b""), "$.estimator.threshold.shape[0]", "non-negative"),
     ("estimator.threshold", _packed("<f8", [10**12], b""), "$.estimator.threshold.shape", "max_bytes"),
+    ("estimator.values", _packed("<f8", [0, 10**20], b""), "$.estimator.values.shape[1]", "exceeds max_bytes"),
     ("estimator.threshold.compression", "lzma", "$.estimator.threshold.compression", "expected one of"),
     ("estimator.threshold.base64", base64.b64encode(b"not zlib at all").decode(), "$.estimator.threshold.base64", "corrupt zlib"),
     (

@@ -248,7 +248,10 @@ class _Reader:
             raise FormatError(f"not valid JSON: {exc.msg}", location=self.where(f"line {exc.lineno} column {exc.colno}")) from None
         except ValueError as exc:  # e.g. an integer literal with thousands of digits
             raise FormatError(f"not valid JSON: {exc}", location=self.label) from None
-        model = self.model(root, "$")
+        try:
+            model = self.model(root, "$")
+        except RecursionError:  # only with a max_depth raised far beyond the default
+            raise LimitExceededError("nested too deeply to build", location=self.label) from None
         if self.markers:
             raise FormatError(
                 "a duplicate key or a NaN/Infinity literal inside an extension (x-) key",
@@ -397,6 +400,8 @@ class _Reader:
         for i, s in enumerate(shape_list):
             if isinstance(s, bool) or not isinstance(s, int) or s < 0:
                 raise self.error(f"expected a non-negative integer, got {_describe(s)}", f"{path}.shape[{i}]")
+            if s > self.max_bytes:
+                raise LimitExceededError(f"dimension {s} exceeds max_bytes={self.max_bytes}", location=self.where(f"{path}.shape[{i}]"))
             shape.append(s)
         nbytes = math.prod(shape) * dtype.itemsize
         self.array_bytes += nbytes
