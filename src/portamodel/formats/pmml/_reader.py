@@ -1,0 +1,291 @@
+"""Read PMML 4.0-4.4 into a :class:`~portamodel.ir.Model`.
+
+The document streams through :func:`._xml.parse`; tree nodes are converted on the fly by
+``_tree.TreeCollector`` (asking :class:`_DocInfo` about field types and target classes), then the
+model element is converted part by part (``_models``) with PMML names resolved by ``_scope``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...errors import FormatError, UnsupportedFeatureError
+from ...ir import Apply, Constant, Derive, Field, FieldRef, Metadata, Model, Target
+from ._expr import emit_derived, is_nan_token, typed_value
+from ._models import MODEL_TAGS, Context, convert_model, finalize, model_children
+from ._scope import Builder, Scope
+from ._tree import TreeCollector
+from ._xml import Elem, Limits, parse
+
+__all__ = ["read_pmml"]
+
+_DTYPES = {"double": "double", "float": "float", "integer": "integer", "string": "string", "boolean": "boolean"}
+_OPTYPES = ("continuous", "categorical", "ordinal")
+_INVALID = {"returnInvalid": "error", "asIs": "as_is", "asMissing": "as_missing"}
+
+
+class _DocInfo:
+    """Answers the tree collector's questions while the document is still streaming."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.root: Elem | None = None
+        self._dd: dict[str, Elem] | None = None
+        self._td: dict[str, Elem] | None = None
+        self.codes: dict[str, dict[str, float]] = {}
+        self._classes: dict[str, list[str]] = {}
+
+    def collector(self, tree_elem: Elem) -> TreeCollector:
+        if self.root is None:
+            e = tree_elem
+            while e.parent is not None:
+                e = e.parent
+            self.root = e
+        return TreeCollector(tree_elem, self)
+
+    # document-level dictionaries (complete once a model starts: they come first)
+    def data_fields(self) -> dict[str, Elem]:
+        if self._dd is None:
+            assert self.root is not None
+            dd = self.root.find("DataDictionary")
+            self._dd = {f.get("name", ""): f for f in dd.findall("DataField")} if dd is not None else {}
+        return self._dd
+
+    def global_defs(self) -> dict[str, Elem]:
+        if self._td is None:
+            assert self.root is not None
+            td = self.root.find("TransformationDictionary")
+            self._td = {d.get("name", ""): d for d in td.findall("DerivedField")} if td is not None else {}
+        return self._td
+
+    def field_type(self, tree_elem: Elem, name: str, where: str) -> str:
+        """PMML dataType of field ``name`` as seen from ``tree_elem``."""
+        e: Elem | None = tree_elem
+        while e is not None:
+            if e.tag in MODEL_TAGS:
+                lt = e.find("LocalTransformations")
+                if lt is not None:
+                    for d in lt.findall("DerivedField"):
+                        if d.get("name") == name:
+                            return d.get("dataType", "double")
+            if e.tag == "Segment" and e.parent is not None:
+                for sib in e.parent.findall("Segment"):
+                    if sib is e:
+                        break
+                    for m in model_children(sib):
+                        out = m.find("Output")
+                        for of in out.findall("OutputField") if out is not None else []:
+                            if of.get("name") == name:
+                                return of.get("dataType", "double")
+            e = e.parent
+        d = self.global_defs().get(name)
+        if d is not None:
+            return d.get("dataType", "double")
+        f = self.data_fields().get(name)
+        if f is not None:
+            return f.get("dataType", "double")
+        raise FormatError(f"a tree splits on {name!r}, which is not defined", location=where)
+
+    def category_code(self, tree_elem: Elem, name: str, value: str) -> float:
+        table = self.codes.get(name)
+        if table is None:
+            table = self.codes[name] = {}
+            f = self.data_fields().get(name)
+            for v in f.findall("Value") if f is not None else []:
+                if v.get("property", "valid") == "valid" and v.get("value") is not None:
+                    table.setdefault(v.get("value", ""), float(len(table)))
+        code = table.get(value)
+        if code is None:
+            code = table[value] = float(len(table))
+        return code
+
+    def target_name(self, elem: Elem) -> str | None:
+        e: Elem | None = elem
+        while e is not None:
+            if e.tag in MODEL_TAGS:
+                ms = e.find("MiningSchema")
+                for mf in ms.findall("MiningField") if ms is not None else []:
+                    if mf.get("usageType") in ("target", "predicted"):
+                        return mf.get("name")
+            e = e.parent
+        return None
+
+    def classes(self, tree_elem: Elem, where: str) -> list[str]:
+        name = self.target_name(tree_elem)
+        if name is None:
+            raise FormatError("a classification tree without a target field", location=where)
+        if name not in self._classes:
+            f = self.data_fields().get(name)
+            if f is None:
+                raise FormatError(f"target {name!r} is not in the DataDictionary", location=where)
+            labels = [v.get("value", "") for v in f.findall("Value") if v.get("property", "valid") == "valid"]
+            if len(labels) < 2:
+                raise UnsupportedFeatureError(f"classification target {name!r} must list its categories (Value elements)", location=f.xpath)
+            self._classes[name] = labels
+        return self._classes[name]
+
+
+def read_pmml(source: bytes | Path, *, huge_tree: bool = False, limits: Limits | None = None) -> Model:
+    """Read a PMML document (see :func:`portamodel.formats.pmml.read`)."""
+    lim = limits or Limits(huge_tree=huge_tree)
+    info = _DocInfo(lim)
+    root = parse(source, limits=lim, tree_collector=info.collector)
+    info.root = root
+    where = str(source) if isinstance(source, Path) else "input"
+    try:
+        return _convert(root, info)
+    except RecursionError:  # pragma: no cover - absurd nesting of expressions
+        raise FormatError("expressions nest too deeply", location=where) from None
+
+
+def _convert(root: Elem, info: _DocInfo) -> Model:
+    version = root.get("version", "")
+    if version and not version.startswith("4.") and not version.startswith("3."):
+        raise UnsupportedFeatureError(f"PMML version {version!r} is not supported (4.x)", location="/PMML")
+    models = [m for m in model_children(root) if m.get("isScorable", "true") != "false"]
+    if not models:
+        found = [c.tag for c in root.children if c.tag not in ("Header", "DataDictionary", "TransformationDictionary", "MiningBuildTask")]
+        raise UnsupportedFeatureError(f"no supported model element (found: {', '.join(found) or 'none'})", location="/PMML")
+    top = models[0]
+    data_fields = info.data_fields()
+    target_name = info.target_name(top)
+    if target_name is None:
+        raise UnsupportedFeatureError("the model has no target field (usageType='target')", location=top.xpath + "/MiningSchema")
+    fn = top.get("functionName")
+    if fn not in ("regression", "classification"):
+        raise UnsupportedFeatureError(f"functionName={fn!r} is not supported (regression, classification)", location=top.xpath)
+    b = Builder()
+    ms = top.find("MiningSchema")
+    mining = {mf.get("name", ""): mf for mf in (ms.findall("MiningField") if ms is not None else [])}
+    inputs: dict[str, Field] = {}
+    root_scope = Scope(b, None, where="/PMML/DataDictionary")
+    root_scope.emit_derived = emit_derived
+    root_scope.global_defs = info.global_defs()
+    # global derived fields live in their own scope between the data and the models
+    global_scope = root_scope.child(defs=dict(info.global_defs()), where="/PMML/TransformationDictionary")
+
+    def add_input(name: str) -> str:
+        f = data_fields.get(name)
+        if f is None:
+            raise FormatError(f"field {name!r} is not in the DataDictionary", location="/PMML/DataDictionary")
+        field, tokens = _field(f, mining.get(name))
+        inputs[name] = field
+        b.names.add(name)
+        b.kinds[name] = "string" if field.dtype == "string" else "number"
+        if field.dtype == "float":
+            b.floats.add(name)
+        col = name
+        if tokens:
+            col = _missing_tokens(b, name, field, tokens)
+        return col
+
+    for name in data_fields:
+        if name == target_name:
+            continue
+        mf = mining.get(name)
+        if mf is not None and mf.get("usageType", "active") == "active":
+            root_scope.extra[name] = add_input(name)
+        else:
+            root_scope.overrides[name] = lambda n=name: add_input(n)  # type: ignore[misc]
+    if target_name not in data_fields:
+        raise FormatError(f"target {target_name!r} is not in the DataDictionary", location="/PMML/DataDictionary")
+    tf = data_fields[target_name]
+    if fn == "classification":
+        if tf.get("optype") == "ordinal":
+            raise UnsupportedFeatureError("ordinal targets are not supported", location=tf.xpath)
+        labels = [v.get("value", "") for v in tf.findall("Value") if v.get("property", "valid") == "valid"]
+        if len(labels) < 2:
+            raise UnsupportedFeatureError(
+                f"classification target {target_name!r} must list its categories (Value elements)", location=tf.xpath
+            )
+        dtype = tf.get("dataType", "string")
+        classes = [typed_value(v, dtype if dtype in ("integer", "double", "float", "boolean") else "string", tf.xpath) for v in labels]
+    else:
+        labels, classes = [], []
+    ctx = Context(b, fn, target_name, classes, labels, info.codes)
+    part = convert_model(top, global_scope, ctx)
+    estimator = finalize(part, ctx)
+    target = Target(name=target_name, task=fn, classes=tuple(classes))
+    ordered = [inputs[n] for n in data_fields if n in inputs]
+    if not ordered:
+        raise UnsupportedFeatureError("the model uses no input fields", location=top.xpath)
+    return Model(inputs=tuple(ordered), target=target, estimator=estimator, steps=tuple(b.steps), metadata=_metadata(root, top))
+
+
+def _field(f: Elem, mf: Elem | None) -> tuple[Field, list[str]]:
+    name = f.get("name", "")
+    dt = f.get("dataType")
+    if dt not in _DTYPES:
+        raise UnsupportedFeatureError(f"dataType={dt!r} is not supported (double, float, integer, string, boolean)", location=f.xpath)
+    optype = f.get("optype") or ("continuous" if dt in ("double", "float", "integer") else "categorical")
+    if optype not in _OPTYPES:
+        raise FormatError(f"unknown optype {optype!r}", location=f.xpath)
+    if optype == "continuous" and dt in ("string",):
+        optype = "categorical"
+    values: list[Any] = []
+    tokens: list[str] = []
+    for v in f.findall("Value"):
+        prop = v.get("property", "valid")
+        text = v.get("value")
+        if text is None:
+            raise FormatError("Value without a value attribute", location=v.xpath)
+        if prop == "missing":
+            tokens.append(text)
+        elif prop == "valid" and optype != "continuous":
+            values.append(typed_value(text, dt, v.xpath))
+    invalid = "error"
+    if mf is not None:
+        ivt = mf.get("invalidValueTreatment", "returnInvalid")
+        if ivt not in _INVALID:
+            raise UnsupportedFeatureError(f"invalidValueTreatment={ivt!r} is not supported", location=mf.xpath)
+        invalid = _INVALID[ivt]
+    field = Field(name=name, dtype=_DTYPES[dt], optype=optype, values=tuple(dict.fromkeys(values)), invalid=invalid)  # type: ignore[arg-type]
+    return field, tokens
+
+
+def _missing_tokens(b: Builder, name: str, field: Field, tokens: list[str]) -> str:
+    """Values declared ``property="missing"`` become missing (NaN tokens already are)."""
+    numeric = field.dtype != "string"
+    real = [t for t in tokens if not (numeric and is_nan_token(t))]
+    if not real:
+        return name
+    x = FieldRef(name=name)
+    conds = []
+    for t in real:
+        v = typed_value(t, field.dtype, f"DataField {name!r}")
+        conds.append(Apply(function="equal", args=(x, Constant(value=float(v) if isinstance(v, bool) else v))))
+    cond = conds[0] if len(conds) == 1 else Apply(function="or", args=tuple(conds))
+    out = b.fresh(f"{name}(valid)")
+    b.add(
+        Derive(
+            output=out, expression=Apply(function="if", args=(cond, Constant(value=None), x)), dtype="string" if not numeric else "double"
+        ),
+        "string" if not numeric else "number",
+    )
+    if name in b.floats:
+        b.floats.add(out)
+    return out
+
+
+def _metadata(root: Elem, top: Elem) -> Metadata:
+    header = root.find("Header")
+    extra: dict[str, str] = {}
+    if root.get("version"):
+        extra["pmml_version"] = root.get("version", "")
+    producer = version = description = created = ""
+    if header is not None:
+        description = header.get("description", "")
+        if header.get("copyright"):
+            extra["copyright"] = header.get("copyright", "")
+        app = header.find("Application")
+        if app is not None:
+            producer, version = app.get("name", ""), app.get("version", "")
+        ts = header.find("Timestamp")
+        if ts is not None:
+            created = ts.text.strip()
+    if top.get("algorithmName"):
+        extra["algorithm"] = top.get("algorithmName", "")
+    return Metadata(
+        name=top.get("modelName", ""), description=description, producer=producer, producer_version=version, created=created, extra=extra
+    )
