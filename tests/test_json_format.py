@@ -311,7 +311,8 @@ def validate(data: bytes) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize(
-    "options", [{}, {"pack_threshold": 0}, {"pack_threshold": None}, {"compress": False, "pack_threshold": 2}, {"indent": 2}]
+    "options",
+    [{}, {"pack_threshold": 0}, {"pack_threshold": None}, {"compress": False, "pack_threshold": 2}, {"compress": 1}, {"indent": 2}],
 )
 def test_round_trip_is_identical_and_schema_valid(name: str, options: dict[str, Any]) -> None:
     model = MODELS[name]()
@@ -448,7 +449,7 @@ def test_extension_keys_are_ignored_everywhere() -> None:
     doc["inputs"][0]["x-note"] = "hi"
     doc["steps"][2]["expression"]["x-why"] = 1
     doc["estimator"]["x-tool"] = None
-    doc["estimator"]["coefficients"] = {**pjson._writer._Writer(0, True).packed(model.estimator.coefficients), "x-crc": 1}  # type: ignore[attr-defined]
+    doc["estimator"]["coefficients"] = {**pjson._writer._Writer(0, 6).packed(model.estimator.coefficients), "x-crc": 1}  # type: ignore[attr-defined]
     VALIDATOR.validate(doc)
     assert pjson.read(json.dumps(doc).encode()) == model
 
@@ -521,6 +522,8 @@ def test_writer_and_reader_options() -> None:
         pjson.write(model, colour="blue")
     with pytest.raises(PortamodelError, match="pack_threshold"):
         pjson.write(model, pack_threshold=-1)
+    with pytest.raises(PortamodelError, match="zlib level"):
+        pjson.write(model, compress=10)
     with pytest.raises(PortamodelError, match="Model"):
         pjson.write("not a model")  # type: ignore[arg-type]
     with pytest.raises(PortamodelError, match="unknown option"):

@@ -54,7 +54,7 @@ def write(
     *,
     pack_threshold: int | None = DEFAULT_PACK_THRESHOLD,
     indent: int | None = None,
-    compress: bool = True,
+    compress: bool | int = True,
     **options: Any,
 ) -> bytes:
     """Serialise ``model`` to portamodel JSON (UTF-8 bytes, ASCII only).
@@ -62,6 +62,7 @@ def write(
     Arrays with more than ``pack_threshold`` elements are stored packed (base64 of little-endian
     bytes in the narrowest dtype that holds them exactly; zlib-compressed when ``compress`` and
     that is smaller); ``pack_threshold=None`` packs only arrays a plain list cannot spell exactly.
+    ``compress`` is ``True`` (zlib level 6), ``False`` or a zlib level 1-9 (1 writes fastest).
     ``indent`` pretty-prints. The format is lossless, so ``on_loss`` is accepted and never used.
     """
     unknown = set(options) - {"on_loss"}
@@ -73,7 +74,15 @@ def write(
         raise PortamodelError(f"expected a portamodel.Model, got {type(model).__name__}")
     if pack_threshold is not None and (isinstance(pack_threshold, bool) or not isinstance(pack_threshold, int) or pack_threshold < 0):
         raise PortamodelError(f"pack_threshold must be a non-negative integer or None, got {pack_threshold!r}")
-    w = _Writer(pack_threshold, compress)
+    if compress is True:
+        level = 6
+    elif compress is False:
+        level = 0
+    elif isinstance(compress, int) and 1 <= compress <= 9:
+        level = compress
+    else:
+        raise PortamodelError(f"compress must be True, False or a zlib level 1-9, got {compress!r}")
+    w = _Writer(pack_threshold, level)
     doc = w.model(model)
     separators = (",", ":") if indent is None else (",", ": ")
     text = json.dumps(doc, indent=indent, separators=separators, ensure_ascii=True, allow_nan=False)
@@ -81,9 +90,9 @@ def write(
 
 
 class _Writer:
-    def __init__(self, pack_threshold: int | None, compress: bool) -> None:
+    def __init__(self, pack_threshold: int | None, level: int) -> None:
         self.pack_threshold = pack_threshold
-        self.compress = compress
+        self.level = level
 
     # -- whole model --------------------------------------------------------------------------
     def model(self, m: Model) -> dict[str, Any]:
@@ -224,8 +233,8 @@ class _Writer:
         stored = _narrowest(arr)
         raw = stored.astype(stored.dtype.newbyteorder("<"), copy=False).tobytes()
         out: dict[str, Any] = {"dtype": stored.dtype.newbyteorder("<").str, "shape": list(arr.shape)}
-        if self.compress and len(raw) >= _MIN_COMPRESS_BYTES:
-            packed = zlib.compress(raw, 6)
+        if self.level and len(raw) >= _MIN_COMPRESS_BYTES:
+            packed = zlib.compress(raw, self.level)
             if len(packed) < len(raw):
                 out["compression"] = "zlib"
                 raw = packed
