@@ -534,6 +534,8 @@ def test_writer_and_reader_options() -> None:
         pjson.read(12)  # type: ignore[arg-type]
     with pytest.raises(PortamodelError, match="cannot read"):
         pjson.read(Path("/nonexistent/model.json"))
+    with pytest.raises(PortamodelError, match="not a regular file"):
+        pjson.read(Path("/dev/zero"))
 
 
 def test_writer_refuses_expressions_deeper_than_readers_accept() -> None:

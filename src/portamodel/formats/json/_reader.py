@@ -106,6 +106,8 @@ def _load_bytes(source: object, max_bytes: int) -> tuple[str | None, bytes]:
         raise PortamodelError(f"expected bytes or a file path, got {type(source).__name__}")
     path = Path(source)
     label = str(path)
+    if path.exists() and not path.is_file():
+        raise PortamodelError("not a regular file", location=label)
     try:
         with path.open("rb") as fh:
             head = fh.read(2)
