@@ -524,6 +524,9 @@ def test_writer_and_reader_options() -> None:
         pjson.write(model, pack_threshold=-1)
     with pytest.raises(PortamodelError, match="zlib level"):
         pjson.write(model, compress=10)
+    huge = model.replace(target=Target(name="label", task="classification", classes=(0, 10**5000)))
+    with pytest.raises(PortamodelError, match="cannot write"):
+        pjson.write(huge)
     with pytest.raises(PortamodelError, match="Model"):
         pjson.write("not a model")  # type: ignore[arg-type]
     with pytest.raises(PortamodelError, match="unknown option"):

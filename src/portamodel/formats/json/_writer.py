@@ -85,7 +85,10 @@ def write(
     w = _Writer(pack_threshold, level)
     doc = w.model(model)
     separators = (",", ":") if indent is None else (",", ": ")
-    text = json.dumps(doc, indent=indent, separators=separators, ensure_ascii=True, allow_nan=False)
+    try:
+        text = json.dumps(doc, indent=indent, separators=separators, ensure_ascii=True, allow_nan=False)
+    except (ValueError, TypeError, RecursionError) as exc:  # e.g. an integer category of 5000 digits
+        raise PortamodelError(f"cannot write this model as JSON: {exc}") from None
     return text.encode("ascii")
 
 
