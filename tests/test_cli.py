@@ -503,3 +503,33 @@ def test_subprocess_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert proc.stdout == ""
     assert proc.stderr == f"portamodel: error: {tmp_path / 'absent.json'}: no such file\n"
+
+
+# -- real PMML files from sklearn2pmml, scored from their CSV files ---------------------------------
+
+PMML_FIXTURES = ROOT / "tests" / "data" / "pmml"
+PMML_MANIFEST = json.loads((PMML_FIXTURES / "manifest.json").read_text()) if (PMML_FIXTURES / "manifest.json").exists() else []
+
+
+@pytest.mark.parametrize("entry", PMML_MANIFEST, ids=lambda e: e["name"])
+def test_score_real_pmml_matches_scikit_learn(capsys: pytest.CaptureFixture[str], tmp_path: Path, entry: dict[str, object]) -> None:
+    """The CSV path end to end: sklearn2pmml's file, its input CSV (with missing cells and strings)
+    scored by the CLI, against scikit-learn's own outputs on the same rows."""
+    pytest.importorskip("lxml")
+    name = str(entry["name"])
+    out = tmp_path / "out.csv"
+    code, _, err = run(capsys, "score", PMML_FIXTURES / f"{name}.pmml", PMML_FIXTURES / f"{name}.input.csv", "-o", out)
+    assert code == 0, err
+    got, expected = read_csv(out), read_csv(PMML_FIXTURES / f"{name}.expected.csv")
+    assert len(got) == len(expected) == entry["rows"]
+    target = next(iter(got[0]))
+    for g, e in zip(got, expected):
+        if entry["task"] == "classification":
+            assert g[target] == e["predicted"]
+            columns = [k for k in e if k != "predicted"]
+            assert list(g)[1:] == columns
+        else:
+            columns = []
+            assert float(g[target]) == pytest.approx(float(e["predicted"]), rel=1e-12, abs=1e-12)
+        for k in columns:
+            assert float(g[k]) == pytest.approx(float(e[k]), rel=1e-12, abs=1e-12)
