@@ -23,6 +23,8 @@ from ._common import FORMAT_CHOICES, read_model_bytes
 
 __all__ = ["describe", "register", "run"]
 
+MAX_STEPS_SHOWN = 20
+
 HELP = "describe a model: format, family, inputs, outputs, size, preprocessing, metadata"
 EPILOG = """\
 examples:
@@ -185,6 +187,10 @@ def _human_size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _short_list(items: list[Any], limit: int = 8) -> str:
     shown = ", ".join(str(v) for v in items[:limit])
     return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
@@ -205,7 +211,7 @@ def render(desc: dict[str, Any]) -> str:
     if "trees" in size:
         lines.append(
             f"size:      {size['trees']} trees, {size['nodes']} nodes ({size['leaves']} leaves), max depth {size['max_depth']}, "
-            f"{size['outputs']} outputs, aggregation {size['aggregation']}, post-transform {size['post_transform']}"
+            f"{_plural(size['outputs'], 'output')}, aggregation {size['aggregation']}, post-transform {size['post_transform']}"
             + "".join(
                 f", {what} in {size[key]}"
                 for key, what in (("input_dtype", "compares"), ("accumulate_dtype", "adds up"))
@@ -216,10 +222,8 @@ def render(desc: dict[str, Any]) -> str:
         shape = " -> ".join([str(size["features"])] + [f"{layer['outputs']} ({layer['activation']})" for layer in size["layers"]])
         lines.append(f"size:      {len(size['layers'])} layers, {size['weights']} weights and biases: {shape}")
     else:
-        lines.append(
-            f"size:      {size['coefficients']} coefficients ({size['outputs']} outputs x {size['features']} features), "
-            f"normalization {size['normalization']}"
-        )
+        shape = f"{_plural(size['outputs'], 'output')} x {_plural(size['features'], 'feature')}"
+        lines.append(f"size:      {size['coefficients']} coefficients ({shape}), normalization {size['normalization']}")
     lines.append(f"inputs ({len(desc['inputs'])}):")
     width = max(len(f["name"]) for f in desc["inputs"])
     for f in desc["inputs"]:
@@ -227,9 +231,12 @@ def render(desc: dict[str, Any]) -> str:
         lines.append(f"  {f['name']:<{width}}  {f['dtype']:<7}  {f['optype']}{extra}")
     if desc["steps"]:
         lines.append(f"preprocessing ({len(desc['steps'])} steps):")
-        for s in desc["steps"]:
+        shown = desc["steps"] if len(desc["steps"]) <= MAX_STEPS_SHOWN else desc["steps"][: MAX_STEPS_SHOWN - 1]
+        for s in shown:
             detail = f" = {s['expression']}" if "expression" in s else ""
             lines.append(f"  {s['kind']:<7} {_short_list(s['inputs'], 4)} -> {_short_list(s['outputs'], 4)}{detail}")
+        if len(shown) < len(desc["steps"]):
+            lines.append(f"  ... {len(desc['steps']) - len(shown)} more (--json lists them all)")
     else:
         lines.append("preprocessing: none")
     meta = desc["metadata"]
