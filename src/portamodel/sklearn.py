@@ -66,8 +66,7 @@ def from_sklearn(
 
     if options:
         raise PortamodelError(
-            f"unknown option(s) {', '.join(sorted(options))}; from_sklearn takes feature_names, input_dtype, "
-            "target_name, name, description"
+            f"unknown option(s) {', '.join(sorted(options))}; from_sklearn takes feature_names, input_dtype, target_name, name, description"
         )
     if input_dtype not in _INPUT_DTYPES:
         raise PortamodelError(f"input_dtype must be one of 'double', 'float' (or None); got {input_dtype!r}")
