@@ -533,3 +533,31 @@ def test_score_real_pmml_matches_scikit_learn(capsys: pytest.CaptureFixture[str]
             assert float(g[target]) == pytest.approx(float(e["predicted"]), rel=1e-12, abs=1e-12)
         for k in columns:
             assert float(g[k]) == pytest.approx(float(e[k]), rel=1e-12, abs=1e-12)
+
+
+def test_interrupt_exit_130(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object, **kwargs: object) -> Model:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(portamodel, "load", interrupted)
+    code, _, err = run(capsys, "info", EXAMPLE_MODEL)
+    assert code == 130 and one_error_line(err) == "portamodel: error: interrupted"
+
+
+def test_broken_pipe_is_quiet_with_exit_141(tmp_path: Path) -> None:
+    """``portamodel score ... -o - | head -1``: the reader goes away; no traceback, exit code 141."""
+    data = tmp_path / "many.csv"
+    lines = EXAMPLE_DATA.read_text().splitlines()
+    data.write_text("\n".join([lines[0]] + lines[1:] * 200) + "\n")  # 30,000 rows: more than a pipe holds
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portamodel", "score", str(EXAMPLE_MODEL), str(data), "-o", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"species,")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert err == b""
