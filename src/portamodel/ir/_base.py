@@ -7,7 +7,8 @@ import math
 import struct
 import types
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+import sys
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -19,6 +20,17 @@ T = TypeVar("T")
 __all__ = ["IRNode", "check", "frozen_array", "ir_dataclass", "same"]
 
 
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+elif sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # pragma: no cover - Python 3.10
+
+    def dataclass_transform(**_: Any) -> Callable[[T], T]:
+        return lambda obj: obj
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True)
 def ir_dataclass(cls: type[T]) -> type[T]:
     """Frozen, slotted, keyword-only dataclass whose equality is structural (see :func:`same`)."""
     return dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)(cls)
@@ -85,7 +97,7 @@ def check(condition: bool, where: str, message: str) -> None:
 
 
 def frozen_array(
-    value: ArrayLike,
+    value: Any,
     dtype: Any,
     where: str,
     *,

@@ -119,13 +119,9 @@ class TreeEnsemble(IRNode):
         check_choice(self.input_dtype, ("float64", "float32"), f"{w}.input_dtype")
         check_choice(self.accumulate_dtype, ("float64", "float32"), f"{w}.accumulate_dtype")
 
-        base = np.zeros(n_out) if self.base_score is None else self.base_score
-        self._set("base_score", frozen_array(base, np.float64, f"{w}.base_score", ndim=1))
-        check(
-            self.base_score.shape == (n_out,),
-            f"{w}.base_score",
-            f"expected {n_out} values, got {self.base_score.shape[0]}",
-        )  # type: ignore[union-attr]
+        base = frozen_array(np.zeros(n_out) if self.base_score is None else self.base_score, np.float64, f"{w}.base_score", ndim=1)
+        check(base.shape == (n_out,), f"{w}.base_score", f"expected {n_out} values, got {base.shape[0]}")
+        self._set("base_score", base)
         n_trees = self.roots.shape[0]
         check(n_trees >= 1, f"{w}.roots", "needs at least one tree")
         if self.tree_weights is not None:
