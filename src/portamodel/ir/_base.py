@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import struct
+import sys
 import types
 from collections.abc import Callable, Mapping
-import sys
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from ..errors import IRValidationError
 
