@@ -561,3 +561,20 @@ def test_broken_pipe_is_quiet_with_exit_141(tmp_path: Path) -> None:
     proc.stderr.close()
     assert proc.wait(timeout=120) == 141
     assert err == b""
+
+
+def test_convert_passes_writer_and_reader_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    compact, pretty = tmp_path / "compact.json", tmp_path / "pretty.json"
+    assert run(capsys, "convert", EXAMPLE_MODEL, compact)[0] == 0
+    code, _, err = run(capsys, "convert", EXAMPLE_MODEL, pretty, "-O", "indent=2", "-O", "pack_threshold=null")
+    assert code == 0, err
+    assert pretty.read_text().count("\n") > 100 > compact.read_text().count("\n")
+    assert portamodel.load(pretty) == portamodel.load(compact)
+    code, _, err = run(capsys, "convert", EXAMPLE_MODEL, tmp_path / "x.json", "-O", "bogus=1")
+    assert code == 12 and "bogus" in one_error_line(err)
+    code, _, err = run(capsys, "info", EXAMPLE_MODEL, "--read-option", "bogus=1")
+    assert code == 12 and "bogus" in one_error_line(err)
+    code, _, err = run(capsys, "convert", EXAMPLE_MODEL, tmp_path / "x.json", "-O", "on_loss=ignore")
+    assert code == 2 and "--on-loss" in one_error_line(err)
+    code, _, err = run(capsys, "convert", EXAMPLE_MODEL, tmp_path / "x.json", "-O", "no-equals-sign")
+    assert code == 2 and "KEY=VALUE" in err

@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from ..errors import ConversionLossError
-from ._common import FORMAT_CHOICES, load_model
+from ._common import FORMAT_CHOICES, add_read_option, load_model, options, parse_option
+from ._errors import UsageError
 
 __all__ = ["register", "run"]
 
@@ -21,6 +22,7 @@ ignore writes it silently.
 examples:
   portamodel convert model.pmml model.json
   portamodel convert model.json model.onnx --on-loss warn
+  portamodel convert model.json model.onnx -O tree_opset=5
   portamodel convert model.bin model.pmml.gz --from onnx"""
 
 
@@ -43,6 +45,16 @@ def register(sub: Any, **kwargs: Any) -> None:
         default="raise",
         help="what to do when OUT's format cannot hold everything in IN (default: raise)",
     )
+    p.add_argument(
+        "-O",
+        "--write-option",
+        dest="write_options",
+        metavar="KEY=VALUE",
+        action="append",
+        type=parse_option,
+        help="pass an option to the writer, e.g. -O tree_opset=5 for ONNX (repeatable; VALUE is read as JSON if it can be)",
+    )
+    add_read_option(p)
     p.set_defaults(run=run)
 
 
@@ -52,9 +64,12 @@ def run(args: argparse.Namespace) -> int:
     from ..formats import format_for
 
     to_format = format_for(format=args.to_format, path=args.output)  # fail on an unknown target before reading
-    model = load_model(args.input, args.from_format)
+    write_options = options(args.write_options)
+    if "on_loss" in write_options:
+        raise UsageError("give --on-loss instead of -O on_loss=...")
+    model = load_model(args.input, args.from_format, options(args.read_options))
     try:
-        portamodel.save(model, args.output, format=to_format, on_loss=args.on_loss)
+        portamodel.save(model, args.output, format=to_format, on_loss=args.on_loss, **write_options)
     except ConversionLossError as exc:
         raise ConversionLossError(
             f"{exc.message}; nothing was written (pass --on-loss warn to write anyway)", location=exc.location

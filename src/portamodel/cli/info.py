@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ir import MLP, Affine, Constant, Derive, Expression, FieldRef, Impute, LinearModel, Lookup, Model, OneHot, Step, TreeEnsemble
-from ._common import FORMAT_CHOICES, read_model_bytes
+from ._common import FORMAT_CHOICES, add_read_option, options, read_model_bytes
 
 __all__ = ["describe", "register", "run"]
 
@@ -46,6 +46,7 @@ def register(sub: Any, **kwargs: Any) -> None:
     p.add_argument("file", metavar="FILE", help="model file (.json, .pmml, .xml, .onnx, optionally .gz); '-' reads stdin")
     p.add_argument("--format", choices=FORMAT_CHOICES, help="read FILE as this format instead of guessing from its name and content")
     p.add_argument("--json", action="store_true", help="print the description as JSON (for scripts)")
+    add_read_option(p)
     p.set_defaults(run=run)
 
 
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         size = len(source)
         fmt = format_for(format=args.format, head=source[:512])
-    model = portamodel.load(source, format=fmt)
+    model = portamodel.load(source, format=fmt, **options(args.read_options))
     desc = {"file": label, "format": fmt, "file_size": size, **describe(model)}
     if args.json:
         json.dump(desc, sys.stdout, indent=2)

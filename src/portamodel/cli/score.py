@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from ..ir import Model
-from ._common import FORMAT_CHOICES, load_model
+from ._common import FORMAT_CHOICES, add_read_option, load_model, options
 from ._csv import DEFAULT_NA, Chunk, ChunkReader
 from ._errors import UsageError
 
@@ -91,6 +91,7 @@ def register(sub: Any, **kwargs: Any) -> None:
         help=f"comma-separated cell texts read as missing, besides empty cells (default: {','.join(DEFAULT_NA)}; '' for none)",
     )
     p.add_argument("--no-progress", action="store_true", help="never show progress (it is shown only when stderr is a terminal)")
+    add_read_option(p)
     p.set_defaults(run=run)
 
 
@@ -162,7 +163,7 @@ def _cells(values: NDArray[Any]) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    model = load_model(args.model, args.format)
+    model = load_model(args.model, args.format, options(args.read_options))
     na_values = [v for v in args.na_values.split(",") if v != ""] if args.na_values else []
     header = output_header(model, args.id_column)
     _refuse_clobbering_inputs(args)

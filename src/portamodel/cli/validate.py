@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import FORMAT_CHOICES, load_model
+from ._common import FORMAT_CHOICES, add_read_option, load_model, options
 
 __all__ = ["register", "run"]
 
@@ -34,11 +34,12 @@ def register(sub: Any, **kwargs: Any) -> None:
     p.add_argument("file", metavar="FILE", help="model file; '-' reads stdin")
     p.add_argument("--format", choices=FORMAT_CHOICES, help="read FILE as this format instead of guessing")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_read_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    model = load_model(args.file, args.format)
+    model = load_model(args.file, args.format, options(args.read_options))
     _check_scores(model)
     if not args.quiet:
         est = model.estimator
