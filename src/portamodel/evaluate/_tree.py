@@ -19,34 +19,48 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..ir import TreeEnsemble
-from ..ir.tree import MISSING_NULL, MISSING_STOP, MISSING_TRUE, OP_CODE
+from ..ir.tree import MISSING_FALSE, MISSING_NULL, MISSING_TRUE, OP_CODE
 from ._transforms import NORMALIZATION_FUNCTIONS
 
 __all__ = ["TreeEvaluator"]
 
 F64 = NDArray[np.float64]
-_BLOCK = 1 << 20  # (row, tree) pairs per block
+_BLOCK = 1 << 18  # (row, tree) pairs per block
 
 _LE, _LT, _GE, _GT, _EQ, _NE, _IN, _NOT_IN = (OP_CODE[o] for o in ("<=", "<", ">=", ">", "==", "!=", "in", "not_in"))
 
 
 class TreeEvaluator:
-    """A compiled tree ensemble: call it with the feature matrix ``(n, n_features)``."""
+    """A compiled tree ensemble: call it with the feature matrix ``(n, n_features)``.
+
+    Leaves are compiled into self-loops (both children point back to the leaf), so every (row, tree)
+    pair can take ``max_depth`` identical steps without branching; pairs that have settled are
+    dropped from the working set once they are the majority.
+    """
 
     def __init__(self, est: TreeEnsemble) -> None:
         self.n_trees = est.n_trees
         self.n_outputs = est.n_outputs
+        self.depth = est.max_depth
+        n = est.n_nodes
+        leaf = est.feature < 0
+        self_index = np.arange(n, dtype=np.intp)
+        internal = ~leaf
+        self.ops = tuple(int(o) for o in np.unique(est.op[internal])) or (OP_CODE["<="],)
         self.roots = est.roots.astype(np.intp)
-        self.feature = np.maximum(est.feature, 0).astype(np.intp)
-        self.is_leaf = est.feature < 0
-        self.threshold = est.threshold
-        self.op = est.op
-        self.true_child = est.true_child.astype(np.intp)
-        self.false_child = est.false_child.astype(np.intp)
-        self.missing = est.missing
-        internal = ~self.is_leaf
-        self.ops = tuple(int(o) for o in np.unique(est.op[internal]))
-        self.may_stop = bool(np.isin(est.missing[internal], (MISSING_STOP, MISSING_NULL)).any())
+        self.feature = np.where(leaf, 0, est.feature).astype(np.intp)
+        self.threshold = np.where(leaf, 0.0, est.threshold)
+        self.op = np.where(leaf, self.ops[0], est.op).astype(np.uint8)
+        self.true_child = np.where(leaf, self_index, est.true_child).astype(np.intp)
+        self.false_child = np.where(leaf, self_index, est.false_child).astype(np.intp)
+        # where a missing value leads: a child, or the node itself (stop / null)
+        self.missing_next = np.select(
+            [leaf, est.missing == MISSING_TRUE, est.missing == MISSING_FALSE],
+            [self_index, self.true_child, self.false_child],
+            default=self_index,
+        ).astype(np.intp)
+        self.is_leaf = leaf
+        self.is_null = internal & (est.missing == MISSING_NULL)
         self.float32 = est.input_dtype == "float32"
         self.acc = np.float32 if est.accumulate_dtype == "float32" else np.float64
         self.values = est.values.astype(self.acc)
@@ -121,36 +135,39 @@ class TreeEvaluator:
 
     # -- traversal -----------------------------------------------------------------------------
     def leaves(self, X: F64) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
-        """Final node index of every (row, tree) pair, shape ``(n, n_trees)``, and the null mask."""
+        """Final node index of every (row, tree) pair, shape ``(n, n_trees)``, and the null mask.
+
+        A pair whose final node is internal stopped there on a missing value (``stop``/``null``).
+        """
         n, T = X.shape[0], self.n_trees
+        n_features = X.shape[1]
+        flat = np.ascontiguousarray(X).ravel()
         node = np.tile(self.roots, n)
-        null = np.zeros(n * T, dtype=bool)
-        active = np.flatnonzero(~self.is_leaf[node])
-        rows = active // T
-        while active.size:
-            nd = node[active]
-            x = X[rows, self.feature[nd]]
-            nxt = np.where(self._test(self.op[nd], x, self.threshold[nd]), self.true_child[nd], self.false_child[nd])
-            miss = np.isnan(x)
-            done = None
-            if miss.any():
-                act = self.missing[nd[miss]]
-                nm = nd[miss]
-                nxt[miss] = np.where(act == MISSING_TRUE, self.true_child[nm], self.false_child[nm])
-                if self.may_stop:
-                    stop = (act == MISSING_STOP) | (act == MISSING_NULL)
-                    if stop.any():
-                        where = np.flatnonzero(miss)[stop]
-                        nxt[where] = nd[where]
-                        null[active[where[act[stop] == MISSING_NULL]]] = True
-                        done = np.zeros(active.shape[0], dtype=bool)
-                        done[where] = True
-            node[active] = nxt
-            keep = ~self.is_leaf[nxt]
-            if done is not None:
-                keep &= ~done
-            active, rows = active[keep], rows[keep]
-        return node.reshape(n, T), null.reshape(n, T)
+        base = np.repeat(np.arange(n, dtype=np.intp) * n_features, T)
+        has_nan = bool(np.isnan(flat).any())
+        active: NDArray[np.intp] | None = None  # None: all pairs
+        for _ in range(self.depth):
+            nd = node if active is None else node[active]
+            offs = base if active is None else base[active]
+            x = flat.take(offs + self.feature.take(nd))
+            cond = self._test(self.op.take(nd), x, self.threshold.take(nd))
+            nxt = np.where(cond, self.true_child.take(nd), self.false_child.take(nd))
+            if has_nan:
+                miss = np.isnan(x)
+                if miss.any():
+                    nxt[miss] = self.missing_next.take(nd[miss])
+            moving = nxt != nd
+            if active is None:
+                node = nxt
+            else:
+                node[active] = nxt
+            count = int(np.count_nonzero(moving))
+            if count == 0:
+                break
+            if 2 * count < moving.shape[0]:
+                active = np.flatnonzero(moving) if active is None else active[moving]
+        final = node.reshape(n, T)
+        return final, self.is_null[final]
 
     # -- aggregation ---------------------------------------------------------------------------
     def __call__(self, X: F64) -> F64:
