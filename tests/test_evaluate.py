@@ -567,6 +567,7 @@ def test_input_forms_agree():
     np.testing.assert_array_equal(m.predict({"a": 1, "b": 2}), expected[:1])
     df = pd.DataFrame({"b": [2, 4], "a": [1.0, 3.0], "z": ["p", "q"]})
     np.testing.assert_array_equal(m.predict(df), expected)
+    np.testing.assert_array_equal(m.predict(df.iloc[1]), expected[1:])
     df_na = pd.DataFrame({"a": pd.array([1, None], dtype="Int64"), "b": [2.0, 4.0]})
     np.testing.assert_array_equal(m.predict(df_na), [21.0, np.nan])
 
@@ -664,6 +665,23 @@ def test_label_dtypes():
     assert cls((False, True)).predict(X).dtype == np.bool_
     mixed = cls((0, "b")).predict(X)
     assert mixed.dtype == object and mixed.tolist() == [0, "b"]
+
+
+def test_models_without_features():
+    intercept_only = Model(
+        inputs=(Field(name="a"),), target=REG, estimator=LinearModel(features=(), coefficients=np.zeros((1, 0)), intercepts=[2.5])
+    )
+    np.testing.assert_array_equal(intercept_only.predict({"a": [1.0, np.nan]}), [2.5, 2.5])
+    leaf = TreeEnsemble(
+        features=(), roots=[0], feature=[-1], threshold=[0], op=[0], true_child=[-1], false_child=[-1], missing=[0], values=[[4.0]]
+    )
+    np.testing.assert_array_equal(Model(inputs=(Field(name="a"),), target=REG, estimator=leaf).predict([[1.0], [2.0]]), [4.0, 4.0])
+
+
+def test_huge_integer_labels_fall_back_to_object():
+    m = _linear([[1.0, 0.0]], [0.0], "logistic", Target(name="y", task="classification", classes=(1, 2**70)))
+    labels = m.predict([[-1.0, 0.0], [1.0, 0.0]])
+    assert labels.dtype == object and labels.tolist() == [1, 2**70]
 
 
 def test_plan_is_compiled_once_and_cached():

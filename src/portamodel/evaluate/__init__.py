@@ -100,6 +100,9 @@ def _labels(plan: Plan, proba: NDArray[np.float64]) -> NDArray[Any]:
         labels = table[idx]
         labels[bad] = None
         return labels
-    if dtype is object:
-        return table[idx]
-    return np.array(classes, dtype=dtype)[idx]
+    if dtype is not object:
+        try:
+            return np.array(classes, dtype=dtype)[idx]
+        except OverflowError:  # integers beyond int64
+            pass
+    return table[idx]

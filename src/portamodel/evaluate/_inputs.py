@@ -5,8 +5,9 @@ Accepted forms of ``X``:
 - a 2-D array (or list of rows) with columns in ``model.input_names`` order;
 - a mapping name -> column: a dict, a pandas DataFrame, or anything with ``.columns`` and
   ``__getitem__`` (extra columns are ignored);
-- a list of records (dicts), one per row;
-- a single record (a mapping whose values are scalars) -> one row.
+- a list of records (dicts), one per row; a key absent from a record is a missing value, a key
+  absent from every record is an error (most likely a misspelt name);
+- a single record (a mapping whose values are scalars, or a pandas Series) -> one row.
 
 Each column is coerced to its field's type: numeric fields become float64 (missing = NaN, bools
 0/1, ``dtype="float"`` rounded through float32), string fields become object arrays (missing =
@@ -57,6 +58,11 @@ def _is_scalar(value: object) -> bool:
     return isinstance(value, (str, bytes, numbers.Number, np.generic)) or value is None or np.ndim(value) == 0  # type: ignore[arg-type]
 
 
+def _is_series(X: object) -> bool:
+    """A pandas Series (one record): 1-D, has ``.index`` and ``.to_dict``."""
+    return hasattr(X, "index") and callable(getattr(X, "to_dict", None)) and getattr(X, "ndim", None) == 1 and not _is_table(X)
+
+
 def _is_table(X: object) -> bool:
     """A DataFrame-like object: has ``.columns`` and item access by name."""
     return hasattr(X, "columns") and hasattr(X, "__getitem__") and not isinstance(X, np.ndarray)
@@ -80,6 +86,8 @@ def _raw_columns(fields: Sequence[Field], X: Any) -> tuple[dict[str, Column], in
         raise InputError("X is None; pass a 2-D array, a mapping of columns or a list of records")
     if isinstance(X, (str, bytes)):
         raise InputError(f"X must be a table of values, not {type(X).__name__}")
+    if _is_series(X):
+        X = X.to_dict()
     if _is_table(X) or isinstance(X, Mapping):
         columns = set(X.columns) if _is_table(X) else None
         if columns is None and _is_record(X, names):
