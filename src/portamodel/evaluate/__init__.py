@@ -7,6 +7,16 @@ compiled once into a plan cached on the model; each call only coerces the inputs
 ``X`` may be a 2-D array (columns in ``model.input_names`` order), a mapping name -> column (dict,
 pandas DataFrame), a list of records (dicts) or a single record; see :mod:`._inputs`.
 
+Semantics worth knowing:
+
+- Missing values are NaN (numbers) / None (strings). They propagate: a linear model or MLP with a
+  missing feature gives NaN outputs; trees follow each split's missing action. Derive expressions
+  follow PMML's built-in functions (see :mod:`._steps`).
+- A classifier row whose probabilities are NaN gets the label ``None``.
+- Labels have the classes' type: int64, float64, bool, or object (strings / mixed).
+- ``predict_proba`` on a regression model raises :class:`~portamodel.errors.InputError`.
+- Bad input raises :class:`~portamodel.errors.InputError` naming the column, row and value.
+
 >>> from portamodel.ir import Field, LinearModel, Model, Target
 >>> model = Model(
 ...     inputs=(Field(name="x"),),
