@@ -396,9 +396,13 @@ def models(
     """
     fields, step_list, numeric = draw(_inputs_and_steps(max_features=max_features, steps=_steps_allowed(steps), float_inputs=float_inputs))
     features = draw(st.lists(st.sampled_from(numeric), min_size=1, max_size=min(6, len(numeric)), unique=True))
+    family = draw(st.sampled_from(tuple(families)))
+    if family == "tree" and set(aggregations) == {"majority_vote"}:  # only a multi-output classifier can vote
+        if "classification" not in tasks:
+            raise ValueError("majority_vote needs tasks to include 'classification'")
+        tasks, single_output_binary = ("classification",), False
     target = draw(_target(tasks, max_classes))
     n_out = _n_outputs(draw, target, single_output_binary)
-    family = draw(st.sampled_from(tuple(families)))
     if family == "linear":
         est: Any = draw(_linear(features, target, n_out, normalizations))
     elif family == "mlp":

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import assert_predictions_equal, sample_inputs
@@ -16,6 +16,7 @@ from portamodel.errors import InputError, IRValidationError, PortamodelError
 from portamodel.evaluate import _tree, get_plan, outputs, predict
 from portamodel.evaluate._transforms import apply_activation, apply_normalization, erfc, normal_cdf, softmax_zero
 from portamodel.ir import (
+    AGGREGATIONS,
     MLP,
     OP_CODE,
     Affine,
@@ -960,8 +961,11 @@ def _reference_tree(model: Model, X) -> np.ndarray:
     return NORMALIZATION_FUNCTIONS[est.post_transform](out)
 
 
-@given(tree_models(), st.integers(0, 2**16))
-def test_tree_evaluator_matches_reference(model, seed):
+@pytest.mark.parametrize("aggregation", ["any", *AGGREGATIONS])
+@settings(max_examples=15)
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_tree_evaluator_matches_reference(aggregation, data, seed):
+    model = data.draw(tree_models() if aggregation == "any" else tree_models(aggregations=(aggregation,)))
     X = sample_inputs(model, 40, seed=seed, missing=0.15)
     ref = _reference_tree(model, X)
     got = outputs(model, X)
