@@ -606,6 +606,8 @@ BAD_EDITS = [
     ("estimator.type", "SVM", "$.estimator.type", "expected one of"),
     ("estimator.aggregation", 1, "$.estimator.aggregation", "expected one of"),
     ("estimator.threshold.base64", "!!!!", "$.estimator.threshold.base64", "base64"),
+    ("estimator.threshold.base64", "AAAA====", "$.estimator.threshold.base64", "excess padding"),
+    ("estimator.threshold.base64", "AAAAA", "$.estimator.threshold.base64", "multiple of 4"),
     ("estimator.threshold", {"dtype": "<f8", "shape": [1], "base64": "AAAAAAAAAA!="}, "$.estimator.threshold.base64", "bad base64"),
     ("estimator.threshold", _packed("<f8", [N_NODES], b"\0" * 8 * (N_NODES - 1)), "$.estimator.threshold.base64", "cannot hold shape"),
     ("estimator.threshold", _packed("<f8", [N_NODES], b"\0" * 8 * (N_NODES - 1), True), "$.estimator.threshold.base64", "needs"),
