@@ -946,7 +946,7 @@ def _reference_tree(model: Model, X) -> np.ndarray:
             for v, wt in zip(leaves, w):
                 total = (total + acc(wt) * v).astype(acc)
             if est.aggregation == "average":
-                total = total / acc(sum(np.array(w, dtype=acc).tolist()) if False else np.sum(np.array(w, dtype=acc), dtype=acc)) + base
+                total = total / np.sum(np.array(w, dtype=acc), dtype=acc) + base
         elif est.aggregation == "majority_vote":
             votes = np.zeros(K, dtype=acc)
             for v, wt in zip(leaves, w):
