@@ -12,10 +12,12 @@ from ai.onnx ops (see ``docs/onnx.md``). Writing produces a graph that passes
 ...     target=Target(name="y", task="regression"),
 ...     estimator=LinearModel(features=("x",), coefficients=[[2.0]], intercepts=[1.0]),
 ... )
->>> data = write(model)  # doctest: +SKIP
->>> sniff(data[:512])  # doctest: +SKIP
+>>> data = write(model)
+>>> sniff(data[:512])
 True
->>> read(data).predict([[3.0]]).tolist()  # doctest: +SKIP
+>>> read(data) == model
+True
+>>> read(data, embedded_ir=False).predict([[3.0]]).tolist()
 [7.0]
 """
 
@@ -52,12 +54,19 @@ def sniff(head: bytes) -> bool:
 
 
 def read(
-    source: bytes | pathlib.Path | str | os.PathLike[str], *, external_data_dir: str | os.PathLike[str] | None = None, **options: Any
+    source: bytes | pathlib.Path | str | os.PathLike[str],
+    *,
+    external_data_dir: str | os.PathLike[str] | None = None,
+    embedded_ir: bool = True,
+    **options: Any,
 ) -> Model:
     """Read an ONNX model (bytes or a file path) into a :class:`~portamodel.ir.Model`.
 
     ``external_data_dir``: the folder that may hold tensors stored outside the model file (only
     files inside it are read, without following symbolic links). Without it such models are refused.
+    ``embedded_ir``: for files written by portamodel, return the IR stored in the file when the
+    graph is exactly what writing that IR gives (keeps every name and detail); ``False`` always
+    reads the graph itself.
     """
     if options:
         raise PortamodelError(f"unknown option(s) for the onnx reader: {', '.join(sorted(options))}")
@@ -74,7 +83,7 @@ def read(
             raise FormatError(f"cannot read the file: {exc.strerror or exc}", location=str(path)) from None
         where = str(path)
     proto = parse_model(data, external_data_dir=external_data_dir, where=where)
-    return read_model(proto, where=where)
+    return read_model(proto, where=where, embedded_ir=embedded_ir)
 
 
 def write(model: Model, **options: Any) -> bytes:

@@ -157,14 +157,15 @@ class _Forest:
             rule = table[(op, bool(pos))]
             if rule == "always":
                 self._set_split(slot, "not_in", ())
-            elif rule == "never":
+                return
+            if rule == "never":
                 self._set_split(slot, "in", ())
-            else:
-                op, t = rule  # type: ignore[misc]
+                return
+            op, t = rule  # type: ignore[misc]
         self.op[slot] = OP_CODE[op]
         self.threshold[slot] = float(t)
 
-    def parts(self, features: tuple[str, ...], input_double: bool) -> dict[str, Any]:
+    def parts(self, features: tuple[str, ...], input_double: bool, rounded: bool = False) -> dict[str, Any]:
         parts: dict[str, Any] = dict(
             features=features,
             roots=np.array(self.roots, dtype=np.int64),
@@ -175,7 +176,7 @@ class _Forest:
             false_child=np.array(self.false_child, dtype=np.int32),
             missing=np.array(self.missing, dtype=np.uint8),
             values=np.array(self.values, dtype=np.float64).reshape(len(self.values), self.n_outputs),
-            input_dtype="float64" if input_double else "float32",
+            input_dtype="float64" if input_double and not rounded else "float32",
             accumulate_dtype="float64" if input_double else "float32",
         )
         if self.sets:
@@ -355,7 +356,7 @@ def _post(node: NodeView) -> str:
     return _POST[name]
 
 
-def read_tree_regressor(node: NodeView, features: tuple[str, ...], etype: str) -> TreeScores:
+def read_tree_regressor(node: NodeView, features: tuple[str, ...], etype: str, *, rounded: bool = False) -> TreeScores:
     """TreeEnsembleRegressor -> raw scores (post-transform applied as onnxruntime does)."""
     where = node.where
     K = node.int("n_targets", 0)
@@ -396,13 +397,15 @@ def read_tree_regressor(node: NodeView, features: tuple[str, ...], etype: str) -
             return row
 
     forest = _v3_forest(table, leaf_row, K, where)
-    parts = forest.parts(features, etype == "double")
+    parts = forest.parts(features, etype == "double", rounded)
     parts["aggregation"] = _AGG[agg]
     parts["base_score"] = base if base.shape[0] else np.zeros(K)
     return TreeScores(parts=parts, post=post, width=K, etype="float", version=new_version())
 
 
-def read_tree_classifier(node: NodeView, features: tuple[str, ...], etype: str) -> tuple[Labels, TreeScores | Proba2]:
+def read_tree_classifier(
+    node: NodeView, features: tuple[str, ...], etype: str, *, rounded: bool = False
+) -> tuple[Labels, TreeScores | Proba2]:
     """TreeEnsembleClassifier -> (labels, probabilities), following onnxruntime's rules."""
     where = node.where
     labels_s = node.strings("classlabels_strings")
@@ -426,7 +429,7 @@ def read_tree_classifier(node: NodeView, features: tuple[str, ...], etype: str) 
 
     def build(rows: Any, K: int, base_score: NDArray[np.float64], transform: str) -> TreeScores:
         forest = _v3_forest(table, rows, K, where)
-        parts = forest.parts(features, etype == "double")
+        parts = forest.parts(features, etype == "double", rounded)
         parts["aggregation"] = "sum"
         parts["base_score"] = base_score
         return TreeScores(parts=parts, post=transform, width=K, etype="float", version=new_version())
@@ -535,7 +538,7 @@ def _classes_always_scored(table: _V3, C: int) -> bool:
 # -- ml opset 5 ------------------------------------------------------------------------------------
 
 
-def read_tree_ensemble_v5(node: NodeView, features: tuple[str, ...], etype: str) -> TreeScores:
+def read_tree_ensemble_v5(node: NodeView, features: tuple[str, ...], etype: str, *, rounded: bool = False) -> TreeScores:
     """TreeEnsemble (ai.onnx.ml 5) -> scores."""
     where = node.where
     if etype not in ("float", "double"):
@@ -585,12 +588,18 @@ def read_tree_ensemble_v5(node: NodeView, features: tuple[str, ...], etype: str)
             else:
                 groups[-1].append(v)
     member_nodes = [i for i in range(n) if int(modes[i]) == 6]
+    truncated: set[int] = set()  # features whose member tests onnxruntime makes on int32(x)
     for k, i in enumerate(member_nodes):
         if k >= len(groups) or not groups[k]:
             raise UnsupportedFeatureError(
                 "a BRANCH_MEMBER node with an empty set (onnxruntime's behaviour is undefined there)", location=where
             )
         members[i] = tuple(groups[k])
+        integral = all(float(v).is_integer() for v in members[i])
+        if integral and not all(-(2**31) <= v < 2**31 for v in members[i]):
+            raise UnsupportedFeatureError("a BRANCH_MEMBER set with integers beyond int32 (onnxruntime refuses it)", location=where)
+        if integral:
+            truncated.add(int(feats[i]))
     for i in range(n):
         code = int(modes[i])
         if code not in _V5_MODES:
@@ -641,8 +650,11 @@ def read_tree_ensemble_v5(node: NodeView, features: tuple[str, ...], etype: str)
         if trues[i] == falses[i] and tleaf[i] and fleaf[i] and trues[i] == i and i in root_set:
             return describe(("l", i))
         op = _V5_MODES[int(modes[i])]
+        f = int(feats[i])
+        if op == "member" and f in truncated:
+            f = trunc_index[f]
         return _Split(
-            feature=int(feats[i]),
+            feature=f,
             op=op,
             threshold=float(splits[i]),
             members=members.get(i, ()),
@@ -652,10 +664,13 @@ def read_tree_ensemble_v5(node: NodeView, features: tuple[str, ...], etype: str)
         )
 
     root_set = set(roots.tolist())
+    # onnxruntime tests integer sets on int32(x) (truncated): those splits read an extra column trunc(x)
+    trunc_index = {f: len(features) + j for j, f in enumerate(sorted(truncated))}
     forest = _Forest(K, _limit(n + n_leaves), where)
     for r in roots.tolist():
         forest.add_tree(("n", r), describe, n + 1)
-    parts = forest.parts(features, etype == "double")
+    parts = forest.parts(features, etype == "double", rounded)
     parts["aggregation"] = agg
     parts["base_score"] = np.zeros(K)
+    parts["truncated_features"] = sorted(truncated)  # the caller adds trunc(x) columns for these
     return TreeScores(parts=parts, post=post, width=K, etype=etype, version=new_version())

@@ -384,9 +384,43 @@ class _Reader:
         return est  # type: ignore[no-any-return]
 
 
-def read_model(model_proto: Any, *, where: str) -> Model:
-    """Turn a checked ``onnx.ModelProto`` into a :class:`~portamodel.ir.Model`."""
+def read_model(model_proto: Any, *, where: str, embedded_ir: bool = True) -> Model:
+    """Turn a checked ``onnx.ModelProto`` into a :class:`~portamodel.ir.Model`.
+
+    A model written by portamodel carries its IR; it is used (``embedded_ir``) only when writing
+    that IR again gives exactly this graph, so the result always describes what the graph computes.
+    """
+    if embedded_ir:
+        model = _embedded_model(model_proto)
+        if model is not None:
+            return model
     return _Reader(model_proto, where).run()
+
+
+def _embedded_model(proto: Any) -> Model | None:
+    from ._writer import META_IR, META_WRITER, build_model_proto
+
+    props = {p.key: p.value for p in proto.metadata_props}
+    if META_IR not in props:
+        return None
+    opts = decode_json(props.get(META_WRITER, ""))
+    if not isinstance(opts, dict) or opts.get("tree_opset") not in (3, 5):
+        return None
+    from ...errors import PortamodelError
+    from ..json import read as read_json
+
+    try:
+        model = read_json(props[META_IR].encode("utf-8"))
+        again = build_model_proto(model, on_loss="ignore", tree_opset=opts["tree_opset"])
+    except (PortamodelError, RecursionError, ValueError):
+        return None
+    return model if _semantics(again) == _semantics(proto) else None
+
+
+def _semantics(proto: Any) -> tuple[Any, ...]:
+    """Everything about a ModelProto that decides what it computes."""
+    opsets = sorted((o.domain, int(o.version)) for o in proto.opset_import)
+    return (proto.graph.SerializeToString(deterministic=True), opsets, int(proto.ir_version), len(proto.functions))
 
 
 # -- assembly helpers -----------------------------------------------------------------------------
@@ -603,7 +637,8 @@ def _cast(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
         if to in ("float", "double", "float16") or src in ("bool", "int64", "int32", "int16", "int8", "uint8", "uint16", "uint32"):
             if to in ("bool",):
                 raise Unplaced("cast of numbers to booleans")
-            return [Cols(x.names, x.dims, to)]
+            rounded = to in ("float", "float16") or (x.etype in ("float", "float16") or x.f32)
+            return [Cols(x.names, x.dims, to, f32=rounded and to != "float16")]
         raise Unplaced(f"cast from {src} to {to} truncates")
     if isinstance(x, (Net, TreeScores, Proba2, ZipProba)):
         if to not in ("float", "double"):
@@ -1256,20 +1291,39 @@ def _tree_input(r: _Reader, sym: Any) -> Cols:
 @handles("TreeEnsembleRegressor", domain=ML)
 def _tree_regressor(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = _tree_input(r, args[0])
-    return [read_tree_regressor(node, x.names, x.etype)]
+    return [read_tree_regressor(node, x.names, x.etype, rounded=x.f32)]
 
 
 @handles("TreeEnsembleClassifier", domain=ML)
 def _tree_classifier(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = _tree_input(r, args[0])
-    labels, proba = read_tree_classifier(node, x.names, x.etype)
+    labels, proba = read_tree_classifier(node, x.names, x.etype, rounded=x.f32)
     return [labels, proba]
 
 
 @handles("TreeEnsemble", domain=ML)
 def _tree_ensemble(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = _tree_input(r, args[0])
-    return [read_tree_ensemble_v5(node, x.names, x.etype)]
+    scores = read_tree_ensemble_v5(node, x.names, x.etype, rounded=x.f32)
+    truncated = scores.parts.pop("truncated_features")
+    if truncated:
+        extra = []
+        for f in truncated:
+            name = x.names[f]
+            out = r.new_name(f"{name}_int32")
+            ref = FieldRef(name=name)
+            trunc = Apply(
+                function="if",
+                args=(
+                    Apply(function="lessThan", args=(ref, Constant(value=0.0))),
+                    Apply(function="ceil", args=(ref,)),
+                    Apply(function="floor", args=(ref,)),
+                ),
+            )
+            r.emit(Derive(output=out, expression=trunc))
+            extra.append(out)
+        scores.parts["features"] = (*x.names, *extra)
+    return [scores]
 
 
 @handles("Scaler", domain=ML)

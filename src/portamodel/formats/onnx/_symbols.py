@@ -64,6 +64,7 @@ class Cols:
     names: tuple[str, ...]
     dims: tuple[int, ...]
     etype: str
+    f32: bool = False  # the values went through float32 (a cast to float and back)
 
     @property
     def width(self) -> int:

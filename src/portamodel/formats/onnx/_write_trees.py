@@ -1,0 +1,395 @@
+"""IR tree ensembles -> ai.onnx.ml TreeEnsembleRegressor (ml opset 3) or TreeEnsemble (ml opset 5).
+
+Both read a double [N, F] input with double thresholds (``nodes_values_as_tensor`` /
+``nodes_splits``), so comparisons are exact; the IR's ``input_dtype="float32"`` becomes a round
+trip through float before the trees. The node only sums (or averages, or takes the maximum); the
+rest of the IR's aggregation and the output transform are separate nodes, which sidesteps
+onnxruntime's TreeEnsemble post-transform quirks:
+
+- ``average`` and ``majority_vote`` sum (one-hot votes for ``majority_vote``) and divide by the
+  weight total in double; tree weights scale the leaf values;
+- ``median`` gives each tree its own targets and takes the middle of a TopK sort;
+- IR operators onnxruntime lacks are rewritten: ``!=`` is ``==`` with the branches swapped, set
+  splits are chains of ``==`` sharing their true branch (never ``BRANCH_MEMBER``: onnxruntime
+  truncates the input to an integer before testing integer sets), an empty set always goes one way;
+- NaN is routed with ``nodes_missing_value_tracks_true``; the ``stop`` and ``null`` missing actions
+  add a test ``x >= -inf`` (false only for NaN) in front of the split leading to a leaf holding the
+  node's own values, or NaN.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ...diagnostics import OnLoss, report_loss
+from ...ir import TreeEnsemble
+from ...ir.tree import MISSING_NULL, MISSING_STOP, MISSING_TRUE, OPS
+from ._builder import GraphBuilder
+
+__all__ = ["write_trees"]
+
+ML = "ai.onnx.ml"
+_MODES3 = {"<=": "BRANCH_LEQ", "<": "BRANCH_LT", ">=": "BRANCH_GTE", ">": "BRANCH_GT", "==": "BRANCH_EQ", "member": "BRANCH_MEMBER"}
+_MODES5 = {"<=": 0, "<": 1, ">=": 2, ">": 3, "==": 4, "member": 6}
+
+
+@dataclass
+class _Node:
+    feature: int = 0
+    mode: str = "leaf"  # IR-style op, "member" or "leaf"
+    threshold: float = 0.0
+    members: tuple[float, ...] = ()
+    tracks: bool = False
+    true: int = -1
+    false: int = -1
+    values: NDArray[np.float64] | None = None
+
+
+@dataclass
+class _Tree:
+    nodes: list[_Node] = field(default_factory=list)
+
+    def add(self, node: _Node) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+
+def _convert(est: TreeEnsemble, leaf_values: NDArray[np.float64]) -> list[_Tree]:
+    """One ORT-style tree per IR tree; leaves carry rows of ``leaf_values``."""
+    return [_Converter(est, leaf_values).tree(root) for root in est.roots.tolist()]
+
+
+class _Converter:
+    def __init__(self, est: TreeEnsemble, leaf_values: NDArray[np.float64]) -> None:
+        self.est, self.leaf_values = est, leaf_values
+        self.nan_row = np.full(leaf_values.shape[1], math.nan)
+
+    def tree(self, root: int) -> _Tree:
+        self.out = _Tree()
+        self.pending: list[tuple[int, int, str]] = []  # (IR node, parent entry, "true"/"false")
+        slot_of = {root: self.place(root)}
+        while self.pending:
+            ir, parent, side = self.pending.pop()
+            if ir not in slot_of:
+                slot_of[ir] = self.place(ir)
+            if side == "true":
+                self.out.nodes[parent].true = slot_of[ir]
+            else:
+                self.out.nodes[parent].false = slot_of[ir]
+        _link_chains(self.out)  # the tests of a set chain share their true branch
+        return self.out
+
+    def place(self, ir: int) -> int:
+        """Create the ORT entries for IR node ``ir``; returns the first; children go to ``pending``."""
+        est, tree = self.est, self.out
+        if est.feature[ir] < 0:
+            return tree.add(_Node(values=self.leaf_values[ir]))
+        op = OPS[int(est.op[ir])]
+        t = float(est.threshold[ir])
+        miss = int(est.missing[ir])
+        f = int(est.feature[ir])
+        tc, fc = int(est.true_child[ir]), int(est.false_child[ir])
+        guard: int | None = None
+        if miss in (MISSING_STOP, MISSING_NULL):  # x >= -inf is false only for NaN
+            guard = tree.add(_Node(feature=f, mode=">=", threshold=-math.inf))
+            stop = tree.add(_Node(values=self.leaf_values[ir] if miss == MISSING_STOP else self.nan_row))
+            tree.nodes[guard].false = stop
+        nan_true = miss == MISSING_TRUE
+        if op in ("in", "not_in"):
+            assert est.set_offsets is not None and est.set_values is not None
+            s = int(t)
+            raw = est.set_values[est.set_offsets[s] : est.set_offsets[s + 1]]
+            members = tuple(sorted({float(v) for v in raw if not math.isnan(v)}))
+            swap = op == "not_in"
+            if not members:  # "in" {} is never true, "not_in" {} always
+                first = tree.add(_Node(feature=f, mode=">=" if swap else "<", threshold=-math.inf, tracks=nan_true))
+                self.pending += [(tc, first, "true"), (fc, first, "false")]
+            else:
+                hit, other = (fc, tc) if swap else (tc, fc)
+                chain = [tree.add(_Node(feature=f, mode="==", threshold=m)) for m in members]
+                # NaN reaches ``hit`` when the first test tracks it, else falls through to ``other``
+                tree.nodes[chain[0]].tracks = nan_true != swap
+                for a, b_ in itertools.pairwise(chain):
+                    tree.nodes[a].false = b_
+                first = chain[0]
+                self.pending += [(hit, first, "true"), (other, chain[-1], "false")]
+        else:
+            swap = op == "!="
+            first = tree.add(_Node(feature=f, mode="==" if swap else op, threshold=t, tracks=nan_true != swap))
+            a, b_ = (fc, tc) if swap else (tc, fc)
+            self.pending += [(a, first, "true"), (b_, first, "false")]
+        if guard is not None:
+            tree.nodes[guard].true = first
+            return guard
+        return first
+
+
+def _link_chains(tree: _Tree) -> None:
+    """Chain nodes after the first inherit the first node's true branch."""
+    for node in tree.nodes:
+        if node.mode == "==" and node.false >= 0 and tree.nodes[node.false].mode == "==" and tree.nodes[node.false].true < 0:
+            j = node.false
+            while j >= 0 and tree.nodes[j].mode == "==" and tree.nodes[j].true < 0:
+                tree.nodes[j].true = node.true
+                j = tree.nodes[j].false
+
+
+def _order(tree: _Tree) -> list[int]:
+    """Entries in depth-first order from the root (entry 0), each once."""
+    seen: set[int] = set()
+    out: list[int] = []
+    stack = [0]
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        out.append(i)
+        n = tree.nodes[i]
+        if n.mode != "leaf":
+            stack.append(n.false)
+            stack.append(n.true)
+    return out
+
+
+def _leaf_values(est: TreeEnsemble) -> tuple[NDArray[np.float64], str]:
+    """Leaf rows to sum and what to do afterwards: "sum", "divide" (by the weight total) or "max"."""
+    vals = est.values.astype(np.float64)
+    w = est.tree_weights
+    owner = est.tree_of_node()
+    agg = est.aggregation
+    if agg == "max":
+        return vals, "max"
+    if agg == "majority_vote":
+        votes = np.zeros_like(vals)
+        votes[np.arange(vals.shape[0]), np.argmax(vals, axis=1)] = 1.0
+        vals = votes
+    if w is not None and agg != "max":
+        vals = vals * w[owner][:, None]
+    return vals, ("sum" if agg == "sum" else "divide")
+
+
+def write_trees(b: GraphBuilder, est: TreeEnsemble, x: str, *, tree_opset: int, on_loss: OnLoss) -> str:
+    """Scores [N, K] (double) of ``est`` before its post-transform, for the features in ``x``."""
+    onnx = b.onnx
+    K = est.n_outputs
+    if est.input_dtype == "float32":
+        x = b.op("Cast", [b.op("Cast", [x], to=onnx.TensorProto.FLOAT)], "features_f32", to=onnx.TensorProto.DOUBLE)
+    if tree_opset == 3 and est.accumulate_dtype == "float64":
+        report_loss(
+            "TreeEnsembleRegressor (ai.onnx.ml 3) outputs float32, so tree scores are rounded to float32; "
+            "write with tree_opset=5 for double outputs",
+            on_loss=on_loss,
+            location="Model.estimator (TreeEnsemble)",
+        )
+    base = est.base_score if est.base_score is not None else np.zeros(K)
+    if est.aggregation == "median":
+        T = est.n_trees
+        owner = est.tree_of_node()
+        wide = np.zeros((est.n_nodes, T * K))
+        for k in range(K):
+            wide[np.arange(est.n_nodes), owner * K + k] = est.values[:, k]
+        trees = _convert(est, wide)
+        scores = _emit(b, trees, x, T * K, "sum", tree_opset)
+        cube = b.op("Reshape", [scores, b.const(np.array([-1, T, K], dtype=np.int64))])
+        top = b.op("TopK", [cube, b.const(np.array([T], dtype=np.int64))], n_out=2, axis=1, largest=1, sorted=1)[0]
+        lo, hi = (T - 1) // 2, T // 2
+        a = b.op("Gather", [top, b.const(np.array(lo, dtype=np.int64))], axis=1)
+        if lo == hi:
+            med = a
+        else:
+            c = b.op("Gather", [top, b.const(np.array(hi, dtype=np.int64))], axis=1)
+            med = b.op("Div", [b.op("Add", [a, c]), b.const(np.array(2.0))])
+        out = b.op("Add", [med, b.const(base.astype(np.float64), "base_score")])
+    else:
+        vals, mode = _leaf_values(est)
+        trees = _convert(est, vals)
+        agg = "max" if mode == "max" else "sum"
+        out = _emit(b, trees, x, K, agg, tree_opset, base=base if (tree_opset == 3 and mode != "divide") else None)
+        if mode == "divide":
+            total = float(est.n_trees) if est.tree_weights is None else float(np.sum(est.tree_weights))
+            out = b.op("Div", [out, b.const(np.array(total))])
+        if (mode == "divide" or tree_opset == 5) and np.any(base != 0):
+            out = b.op("Add", [out, b.const(base.astype(np.float64), "base_score")])
+    if np.any(est.missing[est.feature >= 0] == MISSING_NULL) and est.aggregation in ("max", "median"):
+        # onnxruntime's max skips NaN leaves: add a separate sum whose NaN marks the null rows
+        flag_vals = np.zeros((est.n_nodes, 1))
+        trees = _convert(est, flag_vals)
+        flag = _emit(b, trees, x, 1, "sum", tree_opset)
+        out = b.op("Add", [out, b.op("Mul", [flag, b.const(np.array(0.0))])])
+    return out
+
+
+def _emit(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str, tree_opset: int, base: NDArray[np.float64] | None = None) -> str:
+    if tree_opset == 5:
+        return _emit5(b, trees, x, K, agg)
+    return _emit3(b, trees, x, K, agg, base)
+
+
+def _emit3(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str, base: NDArray[np.float64] | None) -> str:
+    onnx = b.onnx
+    tids: list[int] = []
+    nids: list[int] = []
+    feats: list[int] = []
+    modes: list[str] = []
+    thr: list[float] = []
+    tn: list[int] = []
+    fn: list[int] = []
+    tracks: list[int] = []
+    w_t: list[int] = []
+    w_n: list[int] = []
+    w_k: list[int] = []
+    w_v: list[float] = []
+    for t, tree in enumerate(trees):
+        order = _order(tree)
+        pos = {entry: i for i, entry in enumerate(order)}
+        for entry in order:
+            n = tree.nodes[entry]
+            tids.append(t)
+            nids.append(pos[entry])
+            if n.mode == "leaf":
+                assert n.values is not None
+                feats.append(0)
+                modes.append("LEAF")
+                thr.append(0.0)
+                tn.append(0)
+                fn.append(0)
+                tracks.append(0)
+                for k in range(K):
+                    w_t.append(t)
+                    w_n.append(pos[entry])
+                    w_k.append(k)
+                    w_v.append(float(n.values[k]))
+            else:
+                feats.append(n.feature)
+                modes.append(_MODES3[n.mode])
+                thr.append(n.threshold)
+                tn.append(pos[n.true])
+                fn.append(pos[n.false])
+                tracks.append(int(n.tracks))
+    attrs: dict[str, Any] = dict(
+        n_targets=K,
+        nodes_treeids=tids,
+        nodes_nodeids=nids,
+        nodes_featureids=feats,
+        nodes_modes=modes,
+        nodes_values_as_tensor=np.array(thr, dtype=np.float64),
+        nodes_truenodeids=tn,
+        nodes_falsenodeids=fn,
+        nodes_missing_value_tracks_true=tracks,
+        target_treeids=w_t,
+        target_nodeids=w_n,
+        target_ids=w_k,
+        target_weights_as_tensor=np.array(w_v, dtype=np.float64),
+        aggregate_function="MAX" if agg == "max" else "SUM",
+        post_transform="NONE",
+    )
+    if base is not None and np.any(base != 0):
+        attrs["base_values_as_tensor"] = np.asarray(base, dtype=np.float64)
+    scores = b.op("TreeEnsembleRegressor", [x], "tree_scores", domain=ML, **attrs)
+    return b.op("Cast", [scores], "scores", to=onnx.TensorProto.DOUBLE)
+
+
+def _unshare(tree: _Tree) -> _Tree:
+    """A copy in which every entry has one parent (TreeEnsemble-5 refuses shared nodes)."""
+    out = _Tree()
+    stack: list[tuple[int, int, str]] = [(0, -1, "")]
+    while stack:
+        entry, parent, side = stack.pop()
+        src = tree.nodes[entry]
+        me = out.add(_Node(src.feature, src.mode, src.threshold, src.members, src.tracks, -1, -1, src.values))
+        if parent >= 0:
+            if side == "true":
+                out.nodes[parent].true = me
+            else:
+                out.nodes[parent].false = me
+        if src.mode != "leaf":
+            stack.append((src.false, me, "false"))
+            stack.append((src.true, me, "true"))
+    return out
+
+
+def _emit5(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str) -> str:
+    roots: list[int] = []
+    feats: list[int] = []
+    modes: list[int] = []
+    splits: list[float] = []
+    tn: list[int] = []
+    tl: list[int] = []
+    fn: list[int] = []
+    fl: list[int] = []
+    tracks: list[int] = []
+    members: list[float] = []
+    leaf_t: list[int] = []
+    leaf_w: list[float] = []
+    copies = range(K) if K > 1 else range(1)
+    for shared in trees:
+        tree = _unshare(shared)
+        for k in copies:
+            order = _order(tree)
+            internal = [e for e in order if tree.nodes[e].mode != "leaf"]
+            if not internal:  # a lone leaf: a split whose two branches are equal leaves
+                leaf = tree.nodes[order[0]]
+                assert leaf.values is not None
+                roots.append(len(feats))
+                feats.append(0)
+                modes.append(_MODES5["<="])
+                splits.append(0.0)
+                tracks.append(0)
+                for flags, ids in ((tl, tn), (fl, fn)):
+                    flags.append(1)
+                    ids.append(len(leaf_t))
+                    leaf_t.append(k)
+                    leaf_w.append(float(leaf.values[k]))
+                continue
+            node_pos = {e: len(feats) + i for i, e in enumerate(internal)}
+            roots.append(node_pos[order[0]])
+            leaf_pos: dict[int, int] = {}
+            for e in order:
+                n = tree.nodes[e]
+                if n.mode == "leaf":
+                    assert n.values is not None
+                    leaf_pos[e] = len(leaf_t)
+                    leaf_t.append(k)
+                    leaf_w.append(float(n.values[k]))
+            for e in internal:
+                n = tree.nodes[e]
+                feats.append(n.feature)
+                modes.append(_MODES5[n.mode])
+                splits.append(n.threshold if n.mode != "member" else 0.0)
+                tracks.append(int(n.tracks))
+                if n.mode == "member":
+                    members.extend(n.members)
+                    members.append(math.nan)
+                for child, flags, ids in ((n.true, tl, tn), (n.false, fl, fn)):
+                    if tree.nodes[child].mode == "leaf":
+                        flags.append(1)
+                        ids.append(leaf_pos[child])
+                    else:
+                        flags.append(0)
+                        ids.append(node_pos[child])
+    attrs: dict[str, Any] = dict(
+        n_targets=K,
+        tree_roots=roots,
+        nodes_featureids=feats,
+        nodes_modes=np.array(modes, dtype=np.uint8),
+        nodes_splits=np.array(splits, dtype=np.float64),
+        nodes_truenodeids=tn,
+        nodes_trueleafs=tl,
+        nodes_falsenodeids=fn,
+        nodes_falseleafs=fl,
+        nodes_missing_value_tracks_true=tracks,
+        leaf_targetids=leaf_t,
+        leaf_weights=np.array(leaf_w, dtype=np.float64),
+        aggregate_function=3 if agg == "max" else 1,
+        post_transform=0,
+    )
+    if members:
+        attrs["membership_values"] = np.array(members, dtype=np.float64)
+    return b.op("TreeEnsemble", [x], "scores", domain=ML, **attrs)
