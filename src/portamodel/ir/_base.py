@@ -37,20 +37,48 @@ def ir_dataclass(cls: type[T]) -> type[T]:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Structural equality: arrays and floats compare bit for bit (NaN equals NaN)."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+    """Structural equality: arrays and floats compare bit for bit (NaN equals NaN).
+
+    Iterative, so deeply nested expressions cannot exhaust the Python stack.
+
+    >>> same((1.0, float("nan")), (1.0, float("nan"))), same(0.0, -0.0)
+    (True, False)
+    """
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if isinstance(x, IRNode) or isinstance(y, IRNode):
+            if type(x) is not type(y):
+                return False
+            stack.extend((getattr(x, f.name), getattr(y, f.name)) for f in dataclasses.fields(x) if f.compare)  # type: ignore[arg-type]
+        elif isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
+                return False
+            if not (x.dtype == y.dtype and x.shape == y.shape and np.ascontiguousarray(x).tobytes() == np.ascontiguousarray(y).tobytes()):
+                return False
+        elif isinstance(x, float) and isinstance(y, float):
+            if not (struct.pack("<d", x) == struct.pack("<d", y) or (math.isnan(x) and math.isnan(y))):
+                return False
+        elif isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)):
+            if type(x) is not type(y) or len(x) != len(y):
+                return False
+            stack.extend(zip(x, y))
+        elif isinstance(x, Mapping) and isinstance(y, Mapping):
+            if x.keys() != y.keys():
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif type(x) is not type(y) or not bool(x == y):
             return False
-        return a.dtype == b.dtype and a.shape == b.shape and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
-    if isinstance(a, float) and isinstance(b, float):
-        return struct.pack("<d", a) == struct.pack("<d", b) or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if type(a) is not type(b):
-        return False
-    return bool(a == b)
+    return True
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr`` for error messages: never fails (huge ints) and never floods (long strings)."""
+    try:
+        text = repr(value)
+    except ValueError:  # int too large to print
+        text = f"<{type(value).__name__} too large to print>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class IRNode:
@@ -61,11 +89,7 @@ class IRNode:
     def __eq__(self, other: object) -> bool:
         if type(self) is not type(other):
             return NotImplemented
-        return all(
-            same(getattr(self, f.name), getattr(other, f.name))
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
-            if f.compare
-        )
+        return same(self, other)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -118,13 +142,13 @@ def check_names(names: tuple[str, ...], where: str) -> None:
     """Names must be non-empty strings and unique."""
     seen: set[str] = set()
     for i, n in enumerate(names):
-        check(isinstance(n, str) and n != "", f"{where}[{i}]", f"expected a non-empty name, got {n!r}")
-        check(n not in seen, f"{where}[{i}]", f"duplicate name {n!r}")
+        check(isinstance(n, str) and n != "", f"{where}[{i}]", f"expected a non-empty name, got {short_repr(n)}")
+        check(n not in seen, f"{where}[{i}]", f"duplicate name {short_repr(n)}")
         seen.add(n)
 
 
 def check_choice(value: Any, choices: tuple[Any, ...], where: str) -> None:
-    check(value in choices, where, f"expected one of {', '.join(map(repr, choices))}; got {value!r}")
+    check(value in choices, where, f"expected one of {', '.join(map(repr, choices))}; got {short_repr(value)}")
 
 
 def as_tuple(value: Any, where: str, item: Callable[[Any], Any] | None = None) -> tuple[Any, ...]:

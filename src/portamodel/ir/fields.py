@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import IRValidationError
-from ._base import IRNode, as_tuple, check, check_choice, ir_dataclass
+from ._base import IRNode, as_tuple, check, check_choice, ir_dataclass, short_repr
 
 __all__ = ["DATA_TYPES", "INVALID_POLICIES", "OPTYPES", "TASKS", "Field", "Target", "Value"]
 
@@ -32,20 +32,20 @@ def coerce_value(value: object, dtype: str, where: str) -> Value:
     """Coerce a category / constant to the Python type matching ``dtype``."""
     try:
         if dtype == "string":
-            check(isinstance(value, str), where, f"expected a string value, got {value!r}")
+            check(isinstance(value, str), where, f"expected a string value, got {short_repr(value)}")
             return value  # type: ignore[return-value]
         if dtype == "integer":
-            check(not isinstance(value, (str, bool)), where, f"expected an integer value, got {value!r}")
+            check(not isinstance(value, (str, bool)), where, f"expected an integer value, got {short_repr(value)}")
             iv = int(value)  # type: ignore[call-overload]
-            check(iv == value, where, f"expected an integer value, got {value!r}")
+            check(iv == value, where, f"expected an integer value, got {short_repr(value)}")
             return iv
         if dtype == "boolean":
-            check(isinstance(value, bool), where, f"expected a boolean value, got {value!r}")
+            check(isinstance(value, bool), where, f"expected a boolean value, got {short_repr(value)}")
             return value  # type: ignore[return-value]
-        check(not isinstance(value, (str, bool)), where, f"expected a number, got {value!r}")
+        check(not isinstance(value, (str, bool)), where, f"expected a number, got {short_repr(value)}")
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
-        raise IRValidationError(f"expected a {dtype} value, got {value!r}", location=where) from None
+        raise IRValidationError(f"expected a {dtype} value, got {short_repr(value)}", location=where) from None
 
 
 def _plain(value: object) -> object:
@@ -71,8 +71,8 @@ class Field(IRNode):
     invalid: InvalidPolicy = "as_is"
 
     def __post_init__(self) -> None:
-        where = f"field {self.name!r}"
-        check(isinstance(self.name, str) and self.name != "", "field", f"expected a non-empty name, got {self.name!r}")
+        where = f"field {short_repr(self.name)}"
+        check(isinstance(self.name, str) and self.name != "", "field", f"expected a non-empty name, got {short_repr(self.name)}")
         check_choice(self.dtype, DATA_TYPES, f"{where}.dtype")
         check_choice(self.optype, OPTYPES, f"{where}.optype")
         check_choice(self.invalid, INVALID_POLICIES, f"{where}.invalid")
@@ -100,8 +100,8 @@ class Target(IRNode):
     classes: tuple[Value, ...] = ()
 
     def __post_init__(self) -> None:
-        where = f"target {self.name!r}"
-        check(isinstance(self.name, str) and self.name != "", "target", f"expected a non-empty name, got {self.name!r}")
+        where = f"target {short_repr(self.name)}"
+        check(isinstance(self.name, str) and self.name != "", "target", f"expected a non-empty name, got {short_repr(self.name)}")
         check_choice(self.task, TASKS, f"{where}.task")
         classes = as_tuple(self.classes, f"{where}.classes", _plain)
         for i, c in enumerate(classes):

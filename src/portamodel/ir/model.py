@@ -18,7 +18,7 @@ import types
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._base import IRNode, as_tuple, check, ir_dataclass
+from ._base import IRNode, as_tuple, check, ir_dataclass, short_repr
 from .fields import Field, Target, Value
 from .linear import LinearModel
 from .mlp import MLP
@@ -54,7 +54,7 @@ class Metadata(IRNode):
         check(isinstance(self.extra, Mapping), "Metadata.extra", "expected a mapping of strings")
         extra = dict(self.extra)
         for k, v in extra.items():
-            check(isinstance(k, str) and isinstance(v, str), f"Metadata.extra[{k!r}]", "keys and values must be strings")
+            check(isinstance(k, str) and isinstance(v, str), f"Metadata.extra[{short_repr(k)}]", "keys and values must be strings")
         self._set("extra", types.MappingProxyType(extra))
 
     @staticmethod
@@ -88,23 +88,23 @@ class Model(IRNode):
         numeric: dict[str, bool] = {}
         for i, f in enumerate(self.inputs):
             check(isinstance(f, Field), f"Model.inputs[{i}]", "expected a Field")
-            check(f.name not in numeric, f"Model.inputs[{i}]", f"duplicate field name {f.name!r}")
+            check(f.name not in numeric, f"Model.inputs[{i}]", f"duplicate field name {short_repr(f.name)}")
             numeric[f.name] = f.is_numeric
         for i, step in enumerate(self.steps):
             where = f"Model.steps[{i}] ({type(step).__name__})"
             check(isinstance(step, STEP_TYPES), f"Model.steps[{i}]", f"expected a step, got {type(step).__name__}")
             for name in step_inputs(step):
-                check(name in numeric, where, f"reads column {name!r}, which is not defined before it")
+                check(name in numeric, where, f"reads column {short_repr(name)}, which is not defined before it")
             for j, name in enumerate(step_outputs(step)):
-                check(name not in numeric, where, f"defines column {name!r}, which is already defined")
+                check(name not in numeric, where, f"defines column {short_repr(name)}, which is already defined")
                 numeric[name] = _output_is_numeric(step, j, numeric)
         est = self.estimator
         for name in est.features:
-            check(name in numeric, f"Model.estimator ({type(est).__name__})", f"feature {name!r} is not defined")
+            check(name in numeric, f"Model.estimator ({type(est).__name__})", f"feature {short_repr(name)} is not defined")
             check(
                 numeric[name],
                 f"Model.estimator ({type(est).__name__})",
-                f"feature {name!r} is not numeric; encode it first (OneHot or Lookup)",
+                f"feature {short_repr(name)} is not numeric; encode it first (OneHot or Lookup)",
             )
         n_out, classes = est.n_outputs, self.target.classes
         if self.target.task == "regression":
@@ -118,7 +118,7 @@ class Model(IRNode):
             check(
                 n_out > 1 or transform not in ("softmax", "softmax_zero", "simplemax"),
                 "Model.estimator",
-                f"{transform!r} needs one output per class; a single binary output takes an element-wise transform",
+                f"{short_repr(transform)} needs one output per class; a single binary output takes an element-wise transform",
             )
         if isinstance(est, TreeEnsemble) and est.aggregation == "majority_vote":
             check(

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ._base import IRNode, as_tuple, check, check_choice, check_names, frozen_array, ir_dataclass
+from ._base import IRNode, as_tuple, check, check_choice, check_names, frozen_array, ir_dataclass, short_repr
 from .fields import Value
 
 __all__ = [
@@ -93,7 +93,7 @@ class Impute(IRNode):
             check(
                 isinstance(v, (str, int, float, bool)) and not (isinstance(v, float) and math.isnan(v)),
                 f"{where}.values[{i}]",
-                f"expected a non-missing string or number, got {v!r}",
+                f"expected a non-missing string or number, got {short_repr(v)}",
             )
 
 
@@ -112,7 +112,7 @@ class OneHot(IRNode):
     missing: Literal["zeros", "propagate"] = "zeros"
 
     def __post_init__(self) -> None:
-        where = f"OneHot({self.input!r})"
+        where = f"OneHot({short_repr(self.input)})"
         self._set("categories", as_tuple(self.categories, f"{where}.categories", _plain_value))
         self._set("outputs", as_tuple(self.outputs, f"{where}.outputs"))
         check_names(self.outputs, f"{where}.outputs")
@@ -144,7 +144,7 @@ class Lookup(IRNode):
     unknown: Literal["default", "error"] = "default"
 
     def __post_init__(self) -> None:
-        where = f"Lookup({self.input!r})"
+        where = f"Lookup({short_repr(self.input)})"
         self._set("keys", as_tuple(self.keys, f"{where}.keys", _plain_value))
         self._set("values", as_tuple(self.values, f"{where}.values", _plain_value))
         check_names((self.output,), f"{where}.output")
@@ -170,7 +170,7 @@ class FieldRef(IRNode):
     name: str
 
     def __post_init__(self) -> None:
-        check(isinstance(self.name, str) and self.name != "", "FieldRef", f"expected a column name, got {self.name!r}")
+        check(isinstance(self.name, str) and self.name != "", "FieldRef", f"expected a column name, got {short_repr(self.name)}")
 
 
 # name -> (min args, max args or None); names follow PMML's built-in functions.
@@ -196,7 +196,7 @@ class Apply(IRNode):
     args: tuple[Expression, ...]
 
     def __post_init__(self) -> None:
-        where = f"Apply({self.function!r})"
+        where = f"Apply({short_repr(self.function)})"
         check(self.function in FUNCTIONS, where, f"unknown function; known: {', '.join(sorted(FUNCTIONS))}")
         self._set("args", as_tuple(self.args, f"{where}.args"))
         lo, hi = FUNCTIONS[self.function]
@@ -221,10 +221,10 @@ class Derive(IRNode):
         check_names((self.output,), "Derive.output")
         check(
             isinstance(self.expression, (Constant, FieldRef, Apply)),
-            f"Derive({self.output!r})",
+            f"Derive({short_repr(self.output)})",
             "expected an expression",
         )
-        check_choice(self.dtype, ("double", "string", "boolean"), f"Derive({self.output!r}).dtype")
+        check_choice(self.dtype, ("double", "string", "boolean"), f"Derive({short_repr(self.output)}).dtype")
 
     @property
     def inputs(self) -> tuple[str, ...]:

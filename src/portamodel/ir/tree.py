@@ -39,7 +39,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ._base import IRNode, as_tuple, check, check_choice, check_names, frozen_array, ir_dataclass
+from ._base import IRNode, as_tuple, check, check_choice, check_names, frozen_array, ir_dataclass, short_repr
 from .linear import NORMALIZATIONS, Normalization
 
 __all__ = [
@@ -170,11 +170,16 @@ class TreeEnsemble(IRNode):
             _first_bad(bad, "threshold", f"a set split needs a set index in 0..{n_sets - 1}")
         roots = self.roots
         check(bool(np.all((roots >= 0) & (roots < n))), f"{w}.roots", f"root index out of range 0..{n - 1}")
-        parents = np.concatenate([tc[internal], fc[internal], roots]).astype(np.int64)
-        counts = np.bincount(parents, minlength=n)
-        if np.any(counts > 1):
+        inner_idx = np.flatnonzero(internal)
+        tci, fci = tc[inner_idx], fc[inner_idx]
+        counts = np.bincount(np.concatenate([tci, fci, roots.astype(np.int32)]), minlength=n)
+        if counts.max() > 1:
             i = int(np.argmax(counts > 1))
             check(False, f"{w} node {i}", "has more than one parent (or is a root and a child)")
+        if counts.min() == 1 and bool(np.all(tci > inner_idx)) and bool(np.all(fci > inner_idx)):
+            # Fast path: every node has exactly one parent (or is a root) and children come after
+            # their parents, so following parents always ends at a root: a forest, no cycles.
+            return
         # Every node now has at most one parent; walk down level by level from the roots. A node not
         # reached lies on a cycle or is orphaned.
         seen = np.zeros(n, dtype=bool)
@@ -226,28 +231,21 @@ class TreeEnsemble(IRNode):
 
 
 def _int_or_float_array(value: object, dtype: type, where: str, *, ndim: int) -> NDArray:
-    """Like frozen_array but refuses integer arrays given non-integral or out-of-range numbers."""
-    if np.issubdtype(dtype, np.integer):
-        raw = frozen_array(
-            value,
-            np.float64 if not isinstance(value, np.ndarray) or value.dtype.kind == "f" else value.dtype,
-            where,
-            ndim=ndim,
-        )  # type: ignore[arg-type]
-        if raw.dtype.kind == "f":
-            info = np.iinfo(dtype)
-            ok = np.isfinite(raw) & (raw == np.floor(raw)) & (raw >= info.min) & (raw <= info.max)
-            if not ok.all():
-                i = int(np.argmin(ok))
-                check(False, f"{where}[{i}]", f"expected an integer in {np.dtype(dtype).name} range, got {raw[i]!r}")
-        elif raw.size:
-            info = np.iinfo(dtype)
-            check(
-                bool(raw.min() >= info.min and raw.max() <= info.max),
-                where,
-                f"values outside {np.dtype(dtype).name} range",
-            )
-    return frozen_array(value, dtype, where, ndim=ndim)
+    """Like frozen_array, but integer targets refuse non-integral or out-of-range numbers."""
+    if not np.issubdtype(dtype, np.integer):
+        return frozen_array(value, dtype, where, ndim=ndim)
+    info = np.iinfo(dtype)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        if value.size:
+            lo, hi = value.min(), value.max()
+            check(bool(lo >= info.min and hi <= info.max), where, f"values {lo}..{hi} outside {np.dtype(dtype).name} range")
+        return frozen_array(value, dtype, where, ndim=ndim)
+    raw = frozen_array(value, np.float64, where, ndim=ndim)
+    ok = np.isfinite(raw) & (raw == np.floor(raw)) & (raw >= info.min) & (raw <= info.max)
+    if not ok.all():
+        i = int(np.argmin(ok))
+        check(False, f"{where}[{i}]", f"expected an integer in {np.dtype(dtype).name} range, got {short_repr(float(raw[i]))}")
+    return frozen_array(raw, dtype, where, ndim=ndim)
 
 
 def _first_bad(mask: NDArray[np.bool_], name: str, message: str) -> None:
