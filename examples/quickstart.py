@@ -1,6 +1,7 @@
 """A tour of the portamodel Python API on the bundled iris forest: ``python examples/quickstart.py``.
 
-Needs only ``pip install .`` (numpy). Writes its output files to a temporary folder.
+Needs only ``pip install .`` (numpy); the ONNX part runs when the ``onnx`` extra is installed.
+Writes its output files to a temporary folder.
 """
 
 from __future__ import annotations
@@ -41,6 +42,29 @@ def main() -> None:
 
         # Convert a file straight to another format (reads, then writes).
         portamodel.convert(HERE / "iris_forest.json", Path(tmp) / "copy.json")
+
+        # ONNX needs the onnx extra (pip install "portamodel[onnx]"). tree_opset=5 keeps every
+        # number in double; on_loss="raise" refuses to write anything the graph cannot say exactly.
+        onnx_path = Path(tmp) / "iris_forest.onnx"
+        try:
+            portamodel.save(model, onnx_path, tree_opset=5, on_loss="raise")
+        except portamodel.MissingDependencyError as exc:
+            print("ONNX skipped:", exc)
+        else:
+            print(f"saved {onnx_path.name}: {onnx_path.stat().st_size} bytes")
+            _score_with_onnxruntime(onnx_path, X, model.predict_proba(X))
+
+
+def _score_with_onnxruntime(path: Path, X: list[list[float]], expected: object) -> None:
+    """Any ONNX runtime scores the file; onnxruntime, if installed, gives the same probabilities."""
+    try:
+        import numpy as np
+        import onnxruntime
+    except ImportError:
+        return
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    labels, proba = session.run(None, {session.get_inputs()[0].name: np.asarray(X, dtype=np.float64)})
+    print("onnxruntime:", labels.tolist(), "same probabilities:", bool(np.array_equal(proba, expected)))
 
 
 if __name__ == "__main__":

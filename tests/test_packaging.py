@@ -161,6 +161,7 @@ def test_fresh_venv_with_only_the_wheel_and_numpy(tmp_path: Path) -> None:
     # the quickstart runs with nothing but numpy
     proc = _run([python, ROOT / "examples" / "quickstart.py"], work)
     assert "labels: ['setosa', 'virginica']" in proc.stdout
+    assert "ONNX skipped: reading or writing ONNX needs the onnx package: pip install portamodel[onnx]" in proc.stdout
 
     # the console script pip generated works too
     script = env_dir / ("Scripts/portamodel.exe" if os.name == "nt" else "bin/portamodel")
@@ -205,9 +206,12 @@ def test_examples_are_what_make_examples_makes(tmp_path: Path) -> None:
 
 
 def test_quickstart_runs(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
     proc = _run([sys.executable, ROOT / "examples" / "quickstart.py"], tmp_path)
     assert "labels: ['setosa', 'virginica']" in proc.stdout
     assert "InputError: input column 'sepal_width' is missing" in proc.stdout
+    assert "onnxruntime: ['setosa', 'virginica'] same probabilities: True" in proc.stdout
 
 
 # -- README and CI agree -------------------------------------------------------------------------------
