@@ -578,3 +578,21 @@ def test_convert_passes_writer_and_reader_options(capsys: pytest.CaptureFixture[
     assert code == 2 and "--on-loss" in one_error_line(err)
     code, _, err = run(capsys, "convert", EXAMPLE_MODEL, tmp_path / "x.json", "-O", "no-equals-sign")
     assert code == 2 and "KEY=VALUE" in err
+
+
+def test_convert_to_onnx_real_loss_then_exact(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The ONNX writer's default tree encoding rounds scores to float32: a real loss, refused by default."""
+    pytest.importorskip("onnx")
+    onnx_path = tmp_path / "iris.onnx"
+    code, _, err = run(capsys, "convert", EXAMPLE_MODEL, onnx_path)
+    assert code == 9
+    assert "float32" in one_error_line(err) and "--on-loss warn" in err
+    assert not onnx_path.exists()
+    code, _, err = run(capsys, "convert", EXAMPLE_MODEL, onnx_path, "-O", "tree_opset=5")
+    assert (code, err) == (0, "")
+    code, out, _ = run(capsys, "info", "--json", onnx_path)
+    assert code == 0 and json.loads(out)["format"] == "onnx"
+    from_json, from_onnx = tmp_path / "json.csv", tmp_path / "onnx.csv"
+    assert run(capsys, "score", EXAMPLE_MODEL, EXAMPLE_DATA, "-o", from_json)[0] == 0
+    assert run(capsys, "score", onnx_path, EXAMPLE_DATA, "-o", from_onnx)[0] == 0
+    assert from_onnx.read_text() == from_json.read_text()
