@@ -937,7 +937,7 @@ def _ensemble(part: TreePart, ctx: Context) -> TreeEnsemble:
             with np.errstate(invalid="ignore"):
                 v = v @ e.proj
         if v.shape[1] != K:
-            raise FormatError(f"a tree gives {v.shape[1]} outputs where {K} are expected", location=tr.where)
+            raise FormatError(f"a tree gives {v.shape[1]} outputs where {K} are expected", location=str(tr.where))
         values[sl] = v
         roots[t] = pos
         pos += n

@@ -15,123 +15,177 @@ from ...ir import Apply, Constant, Derive, Field, FieldRef, Metadata, Model, Tar
 from ._expr import emit_derived, is_nan_token, typed_value
 from ._models import MODEL_TAGS, Context, convert_model, finalize, model_children
 from ._scope import Builder, Scope
-from ._tree import TreeCollector
-from ._xml import Elem, Limits, parse
+from ._fast import fast_tree
+from ._tree import RawTree, TreeCollector
+from ._xml import Elem, Limits, local_name, lxml_xpath, parse
 
 __all__ = ["read_pmml"]
 
 _DTYPES = {"double": "double", "float": "float", "integer": "integer", "string": "string", "boolean": "boolean"}
 _OPTYPES = ("continuous", "categorical", "ordinal")
 _INVALID = {"returnInvalid": "error", "asIs": "as_is", "asMissing": "as_missing"}
+#: Use the vectorised tree converter where it applies (tests switch it off to compare both paths).
+USE_FAST_PATH = True
+
+
+def _kids(el: Any, name: str) -> list[Any]:
+    return [c for c in el if isinstance(c.tag, str) and local_name(c.tag) == name]
 
 
 class _DocInfo:
-    """Answers the tree collector's questions while the document is still streaming."""
+    """Answers the tree converters' questions while the document is still streaming.
+
+    Works on the lxml elements parsed so far: everything a tree refers to (DataDictionary,
+    TransformationDictionary, enclosing models' LocalTransformations and MiningSchemas, earlier
+    modelChain segments' outputs) precedes the tree in document order.
+    """
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.root: Elem | None = None
-        self._dd: dict[str, Elem] | None = None
-        self._td: dict[str, Elem] | None = None
+        self.root: Any = None
+        self._dd: dict[str, Any] | None = None
+        self._td: dict[str, Any] | None = None
         self.codes: dict[str, dict[str, float]] = {}
         self._classes: dict[str, list[str]] = {}
+        self._etree: Any = None
 
-    def collector(self, tree_elem: Elem) -> TreeCollector:
+    def on_tree(self, tm: Any) -> list[RawTree]:
+        """Convert one finished TreeModel (lxml element)."""
         if self.root is None:
-            e = tree_elem
-            while e.parent is not None:
-                e = e.parent
-            self.root = e
-        return TreeCollector(tree_elem, self)
+            self.root = tm.getroottree().getroot()
+            from lxml import etree
+
+            self._etree = etree
+        nodes = _kids(tm, "Node")
+        if len(nodes) != 1:
+            raise FormatError(f"a TreeModel needs exactly one root Node, found {len(nodes)}", location=lxml_xpath(tm))
+        collector = TreeCollector(tm, self)  # validates the strategies
+        self.fast_used = getattr(self, "fast_used", 0)
+        tree = None if not USE_FAST_PATH else fast_tree(
+            tm,
+            nodes[0],
+            self,
+            self._etree,
+            where=collector.where,
+            classification=collector.classification,
+            mvs=collector.mvs,
+            return_last=collector.return_last,
+        )
+        if tree is None:
+            tree = collector.walk(nodes[0])
+        else:
+            self.fast_used += 1
+        return [tree]
 
     # document-level dictionaries (complete once a model starts: they come first)
-    def data_fields(self) -> dict[str, Elem]:
+    def data_fields(self) -> dict[str, Any]:
         if self._dd is None:
-            assert self.root is not None
-            dd = self.root.find("DataDictionary")
-            self._dd = {f.get("name", ""): f for f in dd.findall("DataField")} if dd is not None else {}
+            self._dd = {}
+            for dd in _kids(self.root, "DataDictionary"):
+                for f in _kids(dd, "DataField"):
+                    self._dd[f.get("name", "")] = f
         return self._dd
 
-    def global_defs(self) -> dict[str, Elem]:
+    def global_defs(self) -> dict[str, Any]:
         if self._td is None:
-            assert self.root is not None
-            td = self.root.find("TransformationDictionary")
-            self._td = {d.get("name", ""): d for d in td.findall("DerivedField")} if td is not None else {}
+            self._td = {}
+            for td in _kids(self.root, "TransformationDictionary"):
+                for d in _kids(td, "DerivedField"):
+                    self._td[d.get("name", "")] = d
         return self._td
 
-    def field_type(self, tree_elem: Elem, name: str, where: str) -> str:
-        """PMML dataType of field ``name`` as seen from ``tree_elem``."""
-        e: Elem | None = tree_elem
+    def field_type(self, tm: Any, name: str, where: Any) -> str:
+        """PMML dataType of field ``name`` as seen from TreeModel ``tm``."""
+        e = tm
         while e is not None:
-            if e.tag in MODEL_TAGS:
-                lt = e.find("LocalTransformations")
-                if lt is not None:
-                    for d in lt.findall("DerivedField"):
+            tag = local_name(e.tag)
+            if tag in MODEL_TAGS:
+                for lt in _kids(e, "LocalTransformations"):
+                    for d in _kids(lt, "DerivedField"):
                         if d.get("name") == name:
-                            return d.get("dataType", "double")
-            if e.tag == "Segment" and e.parent is not None:
-                for sib in e.parent.findall("Segment"):
-                    if sib is e:
-                        break
-                    for m in model_children(sib):
-                        out = m.find("Output")
-                        for of in out.findall("OutputField") if out is not None else []:
-                            if of.get("name") == name:
-                                return of.get("dataType", "double")
-            e = e.parent
+                            return str(d.get("dataType", "double"))
+            if tag == "Segment":
+                seg = e.getparent()
+                if seg is not None and seg.get("multipleModelMethod") == "modelChain":
+                    for sib in e.itersiblings(preceding=True):
+                        for m in sib:
+                            if isinstance(m.tag, str) and local_name(m.tag) in MODEL_TAGS:
+                                for out in _kids(m, "Output"):
+                                    for of in _kids(out, "OutputField"):
+                                        if of.get("name") == name:
+                                            return str(of.get("dataType", "double"))
+            e = e.getparent()
         d = self.global_defs().get(name)
         if d is not None:
-            return d.get("dataType", "double")
+            return str(d.get("dataType", "double"))
         f = self.data_fields().get(name)
         if f is not None:
-            return f.get("dataType", "double")
-        raise FormatError(f"a tree splits on {name!r}, which is not defined", location=where)
+            return str(f.get("dataType", "double"))
+        raise FormatError(f"a tree splits on {name!r}, which is not defined", location=str(where))
 
-    def category_code(self, tree_elem: Elem, name: str, value: str) -> float:
+    def category_code(self, tm: Any, name: str, value: str) -> float:
         table = self.codes.get(name)
         if table is None:
             table = self.codes[name] = {}
             f = self.data_fields().get(name)
-            for v in f.findall("Value") if f is not None else []:
+            for v in _kids(f, "Value") if f is not None else []:
                 if v.get("property", "valid") == "valid" and v.get("value") is not None:
-                    table.setdefault(v.get("value", ""), float(len(table)))
+                    table.setdefault(v.get("value"), float(len(table)))
         code = table.get(value)
         if code is None:
             code = table[value] = float(len(table))
         return code
 
-    def target_name(self, elem: Elem) -> str | None:
-        e: Elem | None = elem
-        while e is not None:
-            if e.tag in MODEL_TAGS:
-                ms = e.find("MiningSchema")
-                for mf in ms.findall("MiningField") if ms is not None else []:
-                    if mf.get("usageType") in ("target", "predicted"):
-                        return mf.get("name")
-            e = e.parent
-        return None
-
-    def classes(self, tree_elem: Elem, where: str) -> list[str]:
-        name = self.target_name(tree_elem)
+    def classes(self, tm: Any, where: Any) -> list[str]:
+        name = None
+        e = tm
+        while e is not None and name is None:
+            if local_name(e.tag) in MODEL_TAGS:
+                for ms in _kids(e, "MiningSchema"):
+                    for mf in _kids(ms, "MiningField"):
+                        if mf.get("usageType") in ("target", "predicted"):
+                            name = mf.get("name")
+            e = e.getparent()
         if name is None:
-            raise FormatError("a classification tree without a target field", location=where)
+            raise FormatError("a classification tree without a target field", location=str(where))
         if name not in self._classes:
             f = self.data_fields().get(name)
             if f is None:
-                raise FormatError(f"target {name!r} is not in the DataDictionary", location=where)
-            labels = [v.get("value", "") for v in f.findall("Value") if v.get("property", "valid") == "valid"]
+                raise FormatError(f"target {name!r} is not in the DataDictionary", location=str(where))
+            labels = [v.get("value", "") for v in _kids(f, "Value") if v.get("property", "valid") == "valid"]
             if len(labels) < 2:
-                raise UnsupportedFeatureError(f"classification target {name!r} must list its categories (Value elements)", location=f.xpath)
+                raise UnsupportedFeatureError(f"classification target {name!r} must list its categories (Value elements)", location=str(where))
             self._classes[name] = labels
         return self._classes[name]
+
+
+def _target_name(elem: Elem) -> str | None:
+    e: Elem | None = elem
+    while e is not None:
+        if e.tag in MODEL_TAGS:
+            ms = e.find("MiningSchema")
+            for mf in ms.findall("MiningField") if ms is not None else []:
+                if mf.get("usageType") in ("target", "predicted"):
+                    return mf.get("name")
+        e = e.parent
+    return None
+
+
+def _data_fields(root: Elem) -> dict[str, Elem]:
+    dd = root.find("DataDictionary")
+    return {f.get("name", ""): f for f in dd.findall("DataField")} if dd is not None else {}
+
+
+def _global_defs(root: Elem) -> dict[str, Elem]:
+    td = root.find("TransformationDictionary")
+    return {d.get("name", ""): d for d in td.findall("DerivedField")} if td is not None else {}
 
 
 def read_pmml(source: bytes | Path, *, huge_tree: bool = False, limits: Limits | None = None) -> Model:
     """Read a PMML document (see :func:`portamodel.formats.pmml.read`)."""
     lim = limits or Limits(huge_tree=huge_tree)
     info = _DocInfo(lim)
-    root = parse(source, limits=lim, tree_collector=info.collector)
-    info.root = root
+    root = parse(source, limits=lim, on_tree=info.on_tree)
     where = str(source) if isinstance(source, Path) else "input"
     try:
         return _convert(root, info)
@@ -148,8 +202,8 @@ def _convert(root: Elem, info: _DocInfo) -> Model:
         found = [c.tag for c in root.children if c.tag not in ("Header", "DataDictionary", "TransformationDictionary", "MiningBuildTask")]
         raise UnsupportedFeatureError(f"no supported model element (found: {', '.join(found) or 'none'})", location="/PMML")
     top = models[0]
-    data_fields = info.data_fields()
-    target_name = info.target_name(top)
+    data_fields = _data_fields(root)
+    target_name = _target_name(top)
     if target_name is None:
         raise UnsupportedFeatureError("the model has no target field (usageType='target')", location=top.xpath + "/MiningSchema")
     fn = top.get("functionName")
@@ -161,9 +215,9 @@ def _convert(root: Elem, info: _DocInfo) -> Model:
     inputs: dict[str, Field] = {}
     root_scope = Scope(b, None, where="/PMML/DataDictionary")
     root_scope.emit_derived = emit_derived
-    root_scope.global_defs = info.global_defs()
+    root_scope.global_defs = _global_defs(root)
     # global derived fields live in their own scope between the data and the models
-    global_scope = root_scope.child(defs=dict(info.global_defs()), where="/PMML/TransformationDictionary")
+    global_scope = root_scope.child(defs=dict(root_scope.global_defs), where="/PMML/TransformationDictionary")
 
     def add_input(name: str) -> str:
         f = data_fields.get(name)

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from ...errors import FormatError, LimitExceededError, UnsupportedFeatureError
 from ...ir.tree import MISSING_FALSE, MISSING_NULL, MISSING_STOP, MISSING_TRUE, OP_CODE
-from ._xml import Elem
+from ._xml import Elem, local_name, lxml_xpath
 
 __all__ = ["RawTree", "TreeCollector", "parse_array"]
 
@@ -54,6 +54,21 @@ _COMPLEMENT = {
 _EMPTY_SET = -1  # placeholder set id of the empty set used by missing tests
 _MAX_PREDICATE_DEPTH = 64
 _MISSING_STRATEGIES = ("none", "nullPrediction", "lastPrediction", "defaultChild")
+
+
+class LazyPath:
+    """The XPath of an lxml element, computed only when an error message needs it."""
+
+    __slots__ = ("el", "text")
+
+    def __init__(self, el: Any) -> None:
+        self.el = el
+        self.text: str | None = None
+
+    def __str__(self) -> str:
+        if self.text is None:
+            self.text = lxml_xpath(self.el)
+        return self.text
 
 
 class RawTree:
@@ -162,7 +177,7 @@ def parse_array(el: Elem, where: str) -> list[str]:
                 buf.append(text[j])
                 j += 1
             if j >= n:
-                raise FormatError("unterminated quoted string in Array", location=where)
+                raise FormatError("unterminated quoted string in Array", location=str(where))
             out.append("".join(buf))
             i = j + 1
         else:
@@ -173,7 +188,7 @@ def parse_array(el: Elem, where: str) -> list[str]:
             i = j
     declared = el.get("n")
     if declared is not None and declared.strip().isdigit() and int(declared) != len(out):
-        raise FormatError(f"Array declares n={declared} but holds {len(out)} values", location=where)
+        raise FormatError(f"Array declares n={declared} but holds {len(out)} values", location=str(where))
     return out
 
 
@@ -186,41 +201,31 @@ class TreeCollector:
     (the class labels as strings, in output order; None for regression) and ``info.limits``.
     """
 
-    def __init__(self, tree_elem: Elem, info: Any) -> None:
-        self.tm = tree_elem
+    def __init__(self, tree_elem: Any, info: Any) -> None:
+        self.tm = tree_elem  # the lxml TreeModel element
         self.info = info
-        self.where = tree_elem.xpath
+        self.where = LazyPath(tree_elem)
         fn = tree_elem.get("functionName")
         if fn not in ("classification", "regression"):
             raise UnsupportedFeatureError(
-                f"TreeModel functionName={fn!r} is not supported (classification, regression)", location=self.where
+                f"TreeModel functionName={fn!r} is not supported (classification, regression)", location=str(self.where)
             )
         self.classification = fn == "classification"
         mvs = tree_elem.get("missingValueStrategy", "none")
         if mvs not in _MISSING_STRATEGIES:
             raise UnsupportedFeatureError(
-                f"missingValueStrategy={mvs!r} is not supported (supported: {', '.join(_MISSING_STRATEGIES)})", location=self.where
+                f"missingValueStrategy={mvs!r} is not supported (supported: {', '.join(_MISSING_STRATEGIES)})", location=str(self.where)
             )
         self.mvs = mvs
         ntcs = tree_elem.get("noTrueChildStrategy", "returnNullPrediction")
         if ntcs not in ("returnNullPrediction", "returnLastPrediction"):
-            raise UnsupportedFeatureError(f"noTrueChildStrategy={ntcs!r} is not supported", location=self.where)
+            raise UnsupportedFeatureError(f"noTrueChildStrategy={ntcs!r} is not supported", location=str(self.where))
         self.return_last = ntcs == "returnLastPrediction"
         self.max_nodes = info.limits.max_tree_nodes
-        # open-element state
-        self.stack: list[_Rec] = []
-        self.kinds: list[int] = []  # per open element: 0 Node, 1 leaf-ish, 2 predicate Elem, 3 skipped
-        self.pelem: list[Elem] = []  # open Elems of a complex predicate
-        self.skip = 0
+        self.stack: list[_Rec] = []  # open PMML nodes
         self.root: _Rec | None = None
-        # output arrays (IR nodes)
-        self.f_field: list[str | None] = []
-        self.f_op: list[int] = []
-        self.f_thr: list[Any] = []
-        self.f_tc: list[int] = []
-        self.f_fc: list[int] = []
-        self.f_miss: list[int] = []
-        self.f_vid: list[int] = []
+        # output: one tuple (field, op, threshold, true child, false child, missing, value id) per node
+        self.nodes: list[tuple[str | None, int, Any, int, int, int, int]] = []
         self.used: set[int] = set()
         # value ids: 0 is "no value"
         self.v_score: list[str | None] = [None]
@@ -229,100 +234,97 @@ class TreeCollector:
         self.sd_count: list[str | None] = []
         self.sd_prob: list[str | None] = []
 
-    # -- streaming callbacks -----------------------------------------------------------------
-    def start(self, local: str, ns: str, attrib: Any) -> None:
-        if self.skip:
-            self.skip += 1
-            self.kinds.append(3)
-            return
-        if self.pelem:
-            el = Elem(local, ns, dict(attrib), self.pelem[-1])
-            self.pelem.append(el)
-            self.kinds.append(2)
-            return
-        if local == "Node":
-            stack = self.stack
-            if stack:
-                parent = stack[-1]
-                rec = _Rec(attrib.get("score"), attrib.get("id"), attrib.get("defaultChild"), len(parent.children) + 1)
-                parent.children.append(rec)
-            else:
-                rec = _Rec(attrib.get("score"), attrib.get("id"), attrib.get("defaultChild"), 1)
-                if self.root is not None:
-                    raise FormatError("a TreeModel has more than one root Node", location=self.where)
-                self.root = rec
-            stack.append(rec)
-            self.kinds.append(0)
-            return
-        self.kinds.append(1)
-        rec = self.stack[-1]
-        if local == "SimplePredicate":
-            self._set_pred(rec, "S")
-            rec.field = attrib.get("field", "")
-            rec.op = attrib.get("operator", "")
-            rec.value = attrib.get("value")
-        elif local == "ScoreDistribution":
-            if rec.sds is None:
-                rec.sds = len(self.sd_label)
-            self.sd_label.append(attrib.get("value"))
-            self.sd_count.append(attrib.get("recordCount"))
-            self.sd_prob.append(attrib.get("probability"))
-            rec.sd_end = len(self.sd_label)
-        elif local == "True":
-            self._set_pred(rec, "T")
-        elif local == "False":
-            self._set_pred(rec, "F")
-        elif local in ("CompoundPredicate", "SimpleSetPredicate"):
-            self._set_pred(rec, "E")
-            el = Elem(local, ns, dict(attrib), None)
-            rec.elem = el
-            self.pelem.append(el)
-            self.kinds[-1] = 2
-        elif local in ("Extension", "Partition") or local.startswith("{"):
-            self.skip = 1
-            self.kinds[-1] = 3
-        elif local in ("EmbeddedModel", "Regression", "DecisionTree"):
-            raise UnsupportedFeatureError(f"<{local}> inside a tree node is not supported", location=self._node_path())
+    # -- streaming callbacks (from the parser target) ----------------------------------------
+    def open_node(self, attrib: Any) -> None:
+        if attrib:  # lxml passes a slow immutable mapping when there are no attributes
+            get = attrib.get
+            score, nid, default = get("score"), get("id"), get("defaultChild")
         else:
-            raise FormatError(f"unexpected element <{local}> inside <Node>", location=self._node_path())
+            score = nid = default = None
+        stack = self.stack
+        if stack:
+            children = stack[-1].children
+            rec = _Rec(score, nid, default, len(children) + 1)
+            children.append(rec)
+        else:
+            if self.root is not None:
+                raise FormatError("a TreeModel has more than one root Node", location=str(self.where))
+            rec = self.root = _Rec(score, nid, default, 1)
+        stack.append(rec)
 
-    def data(self, text: str) -> None:
-        if self.pelem:
-            self.pelem[-1].text += text
+    def close_node(self) -> None:
+        self._close_node(self.stack[-1])
+        self.stack.pop()
 
-    def end(self) -> None:
-        kind = self.kinds.pop()
-        if kind == 0:
-            rec = self.stack[-1]
-            self._close_node(rec)
-            self.stack.pop()
-        elif kind == 2:
-            self.pelem.pop()
-        elif kind == 3:
-            self.skip -= 1
-
-    def finish(self) -> None:
-        """Called after the root Node closes: store the converted tree on the TreeModel element."""
-        assert self.root is not None
-        trees = self.tm.payload if isinstance(self.tm.payload, list) else []
-        trees.append(self._build())
-        self.tm.payload = trees
-
-    # -- helpers ----------------------------------------------------------------------------
-    def _set_pred(self, rec: _Rec, kind: str) -> None:
+    def misplaced_predicate(self, rec: _Rec) -> None:
         if rec.kind:
             raise FormatError("a Node has more than one predicate", location=self._node_path())
-        if rec.children or rec.sds is not None:
-            raise FormatError("the predicate must be the first element of a Node", location=self._node_path())
-        rec.kind = kind
+        raise FormatError("the predicate must be the first element of a Node", location=self._node_path())
 
+    def walk(self, node_el: Any) -> RawTree:
+        """Convert the lxml ``Node`` element ``node_el`` (the root of the tree) and its subtree."""
+        max_depth = self.info.limits.max_depth
+        todo: list[tuple[Any, bool]] = [(node_el, False)]
+        while todo:
+            el, done = todo.pop()
+            if done:
+                self.close_node()
+                continue
+            if len(self.stack) >= max_depth:
+                raise LimitExceededError(f"tree nodes nest deeper than max_depth={max_depth}", location=self._node_path())
+            self.open_node(el.attrib)
+            rec = self.stack[-1]
+            todo.append((el, True))
+            kids = []
+            for child in el:
+                tag = child.tag
+                if not isinstance(tag, str):
+                    continue
+                local = local_name(tag)
+                if local == "Node":
+                    kids.append(child)
+                    continue
+                if kids:
+                    raise FormatError(f"<{local}> after a child Node", location=self._node_path())
+                if local == "SimplePredicate":
+                    if rec.kind or rec.sds is not None:
+                        self.misplaced_predicate(rec)
+                    a = child.attrib
+                    rec.kind, rec.field, rec.op, rec.value = "S", a.get("field", ""), a.get("operator", ""), a.get("value")
+                elif local == "True":
+                    if rec.kind or rec.sds is not None:
+                        self.misplaced_predicate(rec)
+                    rec.kind = "T"
+                elif local == "ScoreDistribution":
+                    a = child.attrib
+                    if rec.sds is None:
+                        rec.sds = len(self.sd_label)
+                    self.sd_label.append(a.get("value"))
+                    self.sd_count.append(a.get("recordCount"))
+                    self.sd_prob.append(a.get("probability"))
+                    rec.sd_end = len(self.sd_label)
+                elif local in ("CompoundPredicate", "SimpleSetPredicate", "False"):
+                    if rec.kind or rec.sds is not None:
+                        self.misplaced_predicate(rec)
+                    rec.kind = "F" if local == "False" else "E"
+                    rec.elem = _to_elem(child)
+                elif local in ("Extension", "Partition") or local.startswith("{"):
+                    continue
+                elif local in ("EmbeddedModel", "Regression", "DecisionTree"):
+                    raise UnsupportedFeatureError(f"<{local}> inside a tree node is not supported", location=self._node_path())
+                else:
+                    raise FormatError(f"unexpected element <{local}> inside <Node>", location=self._node_path())
+            todo.extend((k, False) for k in reversed(kids))
+        return self._build()
+
+    # -- helpers ----------------------------------------------------------------------------
     def _node_path(self, upto: _Rec | None = None) -> str:
         parts = []
         for r in self.stack:
             parts.append("Node" if r.pos == 1 and r is self.stack[0] else f"Node[{r.pos}]")
             if r is upto:
                 break
-        return self.where + "/" + "/".join(parts)
+        return str(self.where) + "/" + "/".join(parts)
 
     def _vid(self, rec: _Rec) -> int:
         if rec.vid < 0:
@@ -335,45 +337,40 @@ class TreeCollector:
         return rec.vid
 
     def _new(self, field: str | None, op: int, thr: Any, tc: int, fc: int, miss: int, vid: int) -> int:
-        idx = len(self.f_op)
+        nodes = self.nodes
+        idx = len(nodes)
         if idx >= self.max_nodes:
-            raise LimitExceededError(f"the tree expands to more than max_tree_nodes={self.max_nodes} nodes", location=self.where)
-        self.f_field.append(field)
-        self.f_op.append(op)
-        self.f_thr.append(thr)
-        self.f_tc.append(tc)
-        self.f_fc.append(fc)
-        self.f_miss.append(miss)
-        self.f_vid.append(vid)
+            raise LimitExceededError(f"the tree expands to more than max_tree_nodes={self.max_nodes} nodes", location=str(self.where))
+        nodes.append((field, op, thr, tc, fc, miss, vid))
         return idx
 
     def _leaf(self, vid: int) -> int:
-        return self._new(None, 0, None, -1, -1, 0, vid)
+        nodes = self.nodes
+        nodes.append((None, 0, None, -1, -1, 0, vid))
+        return len(nodes) - 1
 
     def _use(self, idx: int) -> int:
         """A subtree used as a child: the first use takes it, later uses take a copy."""
-        if idx not in self.used:
-            self.used.add(idx)
+        used = self.used
+        if idx not in used:
+            used.add(idx)
             return idx
         return self._copy(idx)
 
     def _copy(self, idx: int) -> int:
+        nodes = self.nodes
         order: list[int] = []
         todo = [idx]
         while todo:
             i = todo.pop()
             order.append(i)
-            if self.f_field[i] is not None:
-                todo.append(self.f_tc[i])
-                todo.append(self.f_fc[i])
-        new = {}
+            if nodes[i][0] is not None:
+                todo.append(nodes[i][3])
+                todo.append(nodes[i][4])
+        new: dict[int, int] = {}
         for i in reversed(order):  # children before parents
-            if self.f_field[i] is None:
-                new[i] = self._leaf(self.f_vid[i])
-            else:
-                new[i] = self._new(
-                    self.f_field[i], self.f_op[i], self.f_thr[i], new[self.f_tc[i]], new[self.f_fc[i]], self.f_miss[i], self.f_vid[i]
-                )
+            f, op, thr, tc, fc, miss, vid = nodes[i]
+            new[i] = self._leaf(vid) if f is None else self._new(f, op, thr, new[tc], new[fc], miss, vid)
         self.used.update(new.values())
         return new[idx]
 
@@ -382,8 +379,12 @@ class TreeCollector:
         if not rec.kind:
             raise FormatError("a Node has no predicate", location=self._node_path(rec))
         ch = rec.children
-        if not ch:
-            rec.body = self._leaf(self._vid(rec))
+        if not ch:  # a leaf (the most common case: keep it short)
+            if rec.vid < 0:
+                self._vid(rec)
+            nodes = self.nodes
+            rec.body = len(nodes)
+            nodes.append((None, 0, None, -1, -1, 0, rec.vid))
             if rec is self.root:
                 self._finish_root(rec)
             return
@@ -551,7 +552,7 @@ class TreeCollector:
 
     def _emit(self, pred: Elem, T: Any, F: Any, U: Any, vid: int, depth: int) -> int:
         if depth > _MAX_PREDICATE_DEPTH:
-            raise LimitExceededError(f"predicates nest deeper than {_MAX_PREDICATE_DEPTH}", location=self.where)
+            raise LimitExceededError(f"predicates nest deeper than {_MAX_PREDICATE_DEPTH}", location=str(self.where))
         if T is F and F is U:
             return self._mat(T)
         tag = pred.tag
@@ -566,28 +567,28 @@ class TreeCollector:
             if op == "isNotMissing":
                 return self._new(field, _NOT_IN, _EMPTY_SET, self._mat(T), self._mat(F), MISSING_FALSE, vid)
             if op not in _OPS:
-                raise FormatError(f"unknown SimplePredicate operator {op!r}", location=self.where)
+                raise FormatError(f"unknown SimplePredicate operator {op!r}", location=str(self.where))
             if value is None:
-                raise FormatError(f"SimplePredicate on {field!r} has no value", location=self.where)
+                raise FormatError(f"SimplePredicate on {field!r} has no value", location=str(self.where))
             return self._split(field, _OPS[op], value, T, F, U, vid)
         if tag == "SimpleSetPredicate":
             field, bop = pred.get("field", ""), pred.get("booleanOperator")
             if bop not in ("isIn", "isNotIn"):
-                raise FormatError(f"SimpleSetPredicate booleanOperator={bop!r}; expected isIn or isNotIn", location=self.where)
+                raise FormatError(f"SimpleSetPredicate booleanOperator={bop!r}; expected isIn or isNotIn", location=str(self.where))
             arr = pred.find("Array")
             if arr is None:
-                raise FormatError("SimpleSetPredicate without an Array", location=self.where)
+                raise FormatError("SimpleSetPredicate without an Array", location=str(self.where))
             members = parse_array(arr, self.where)
             return self._split(field, _IN if bop == "isIn" else _NOT_IN, ("set", members), T, F, U, vid)
         if tag == "CompoundPredicate":
             bop = pred.get("booleanOperator", "")
             preds = [c for c in pred.children if c.tag in ("SimplePredicate", "SimpleSetPredicate", "CompoundPredicate", "True", "False")]
             if bop not in ("and", "or", "xor", "surrogate"):
-                raise FormatError(f"CompoundPredicate booleanOperator={bop!r}", location=self.where)
+                raise FormatError(f"CompoundPredicate booleanOperator={bop!r}", location=str(self.where))
             if len(preds) < 2:
-                raise FormatError("a CompoundPredicate needs at least two predicates", location=self.where)
+                raise FormatError("a CompoundPredicate needs at least two predicates", location=str(self.where))
             return self._compound(bop, preds, T, F, U, vid, depth + 1)
-        raise UnsupportedFeatureError(f"predicate <{tag}> is not supported", location=self.where)
+        raise UnsupportedFeatureError(f"predicate <{tag}> is not supported", location=str(self.where))
 
     def _compound(self, bop: str, preds: list[Elem], T: Any, F: Any, U: Any, vid: int, depth: int) -> int:
         if len(preds) == 1:
@@ -604,164 +605,283 @@ class TreeCollector:
 
     # -- final arrays --------------------------------------------------------------------------
     def _build(self) -> RawTree:
-        t = RawTree()
-        t.where = self.where
-        n = len(self.f_op)
-        tc = np.array(self.f_tc, dtype=np.int64)
-        fc = np.array(self.f_fc, dtype=np.int64)
-        is_split = np.fromiter((f is not None for f in self.f_field), dtype=bool, count=n)
-        # keep the nodes reachable from the root (unreached bodies, e.g. after a True child)
-        keep = np.zeros(n, dtype=bool)
-        frontier = np.array([self.root_idx], dtype=np.int64)
-        while frontier.size:
-            keep[frontier] = True
-            inner = frontier[is_split[frontier]]
-            frontier = np.concatenate([tc[inner], fc[inner]])
-        order = np.flatnonzero(keep)
-        # renumber so the root is node 0 (roots must come first for the ensemble offsets to work)
-        order = np.concatenate([[self.root_idx], order[order != self.root_idx]])
-        new = np.full(n, -1, dtype=np.int64)
-        new[order] = np.arange(order.shape[0])
-        m = order.shape[0]
-        split = is_split[order]
-        t.tc = np.where(split, new[tc[order]], -1).astype(np.int32)
-        t.fc = np.where(split, new[fc[order]], -1).astype(np.int32)
-        t.op = np.array(self.f_op, dtype=np.uint8)[order]
-        t.miss = np.array(self.f_miss, dtype=np.uint8)[order]
-        vid = np.array(self.f_vid, dtype=np.int64)[order]
-        # fields and thresholds
-        fields: dict[str, int] = {}
-        feature = np.full(m, -1, dtype=np.int32)
-        threshold = np.zeros(m, dtype=np.float64)
-        f_field, f_thr = self.f_field, self.f_thr
-        kinds: dict[str, str] = {}
-        info, tm = self.info, self.tm
-        plain_idx: list[int] = []
-        plain_val: list[str] = []
-        for j, i in enumerate(order.tolist()):
-            name = f_field[i]
-            if name is None:
-                continue
-            k = fields.get(name)
-            if k is None:
-                k = fields[name] = len(fields)
-                kinds[name] = info.field_type(tm, name, self.where)
-            feature[j] = k
-            thr = f_thr[i]
-            kind = kinds[name]
-            if thr == _EMPTY_SET:
-                threshold[j] = self._set(t, [])
-            elif isinstance(thr, tuple):
-                threshold[j] = self._set(t, [self._number(name, kind, v) for v in thr[1]])
-            elif kind in ("double", "float", "integer"):
-                plain_idx.append(j)
-                plain_val.append(thr)
+        f_field, f_op, f_thr, f_tc, f_fc, f_miss, f_vid = zip(*self.nodes)
+        names: dict[str | None, int] = {None: -1}
+        fidx = np.array([names.setdefault(f, len(names) - 1) for f in f_field], dtype=np.int32)
+        del names[None]
+        thr = np.empty(len(f_thr), dtype=object)
+        thr[:] = f_thr
+        sd_vid, sd_entry = _sd_entries(self.v_sd)
+        return build_raw_tree(
+            self.info,
+            self.tm,
+            self.where,
+            self.classification,
+            field_idx=fidx,
+            field_names=list(names),
+            op=np.array(f_op, dtype=np.uint8),
+            thr=thr,
+            tc=np.array(f_tc, dtype=np.int64),
+            fc=np.array(f_fc, dtype=np.int64),
+            miss=np.array(f_miss, dtype=np.uint8),
+            vid=np.array(f_vid, dtype=np.int64),
+            root=self.root_idx,
+            v_score=self.v_score,
+            sd_vid=sd_vid,
+            sd_label=[self.sd_label[e] for e in sd_entry],
+            sd_value=[self.sd_prob[e] if self.sd_prob[e] is not None else self.sd_count[e] for e in sd_entry],
+        )
+
+
+
+def _to_elem(el: Any) -> Elem:
+    """Copy a (small) lxml predicate subtree into :class:`Elem` objects."""
+    top = Elem(local_name(el.tag), "", dict(el.attrib), None)
+    top.text = el.text or ""
+    todo = [(el, top, 0)]
+    while todo:
+        src, dst, depth = todo.pop()
+        if depth > _MAX_PREDICATE_DEPTH:
+            raise LimitExceededError(f"predicates nest deeper than {_MAX_PREDICATE_DEPTH}", location=lxml_xpath(src))
+        for c in src:
+            if isinstance(c.tag, str) and local_name(c.tag) not in ("Extension",):
+                e = Elem(local_name(c.tag), "", dict(c.attrib), dst)
+                e.text = c.text or ""
+                todo.append((c, e, depth + 1))
+    return top
+
+
+def _sd_entries(v_sd: list[tuple[int, int]]) -> tuple[NDArray[np.int64], list[int]]:
+    """(owner value id, ScoreDistribution index) of every distribution entry."""
+    owners: list[int] = []
+    entries: list[int] = []
+    for v, (a, b) in enumerate(v_sd):
+        if b > a:
+            owners.extend([v] * (b - a))
+            entries.extend(range(a, b))
+    return np.array(owners, dtype=np.int64), entries
+
+
+def build_raw_tree(
+    info: Any,
+    tm: Any,
+    where: str,
+    classification: bool,
+    *,
+    field_idx: NDArray[np.int32],
+    field_names: list[str],
+    op: NDArray[np.uint8],
+    thr: Any,
+    tc: NDArray[np.int64],
+    fc: NDArray[np.int64],
+    miss: NDArray[np.uint8],
+    vid: NDArray[np.int64],
+    root: int,
+    v_score: Any,
+    sd_vid: NDArray[np.int64],
+    sd_label: Any,
+    sd_value: Any,
+) -> RawTree:
+    """Binary node arrays (raw thresholds, value ids) -> :class:`RawTree`.
+
+    Drops nodes not reachable from ``root`` and renumbers so the root is node 0; converts
+    thresholds by field type (numbers, float32 for ``dataType="float"`` fields, category codes for
+    strings); builds each node's value row from the node scores / score distributions.
+    """
+    t = RawTree()
+    t.where = where  # type: ignore[assignment]
+    order = _preorder(root, field_idx >= 0, tc, fc)
+    n = op.shape[0]
+    new = np.full(n, -1, dtype=np.int64)
+    new[order] = np.arange(order.shape[0])
+    m = order.shape[0]
+    split = field_idx[order] >= 0
+    t.tc = np.where(split, new[tc[order]], -1).astype(np.int32)
+    t.fc = np.where(split, new[fc[order]], -1).astype(np.int32)
+    t.op = op[order]
+    t.miss = miss[order]
+    # fields numbered by first use in node order
+    used = field_idx[order][split]
+    first_use = np.unique(used, return_index=True)[1]
+    by_use = used[np.sort(first_use)]
+    remap = np.full(len(field_names) + 1, -1, dtype=np.int64)
+    remap[by_use] = np.arange(by_use.shape[0])
+    feature = remap[field_idx[order]]
+    field_names = [field_names[k] for k in by_use.tolist()]
+    kinds = [info.field_type(tm, nm, where) for nm in field_names]
+    threshold = np.zeros(m, dtype=np.float64)
+    sel = np.flatnonzero(split)
+    raw = thr[order[sel]]
+    numeric_field = np.array([k in ("double", "float", "integer") for k in kinds] + [False], dtype=bool)
+    plain = numeric_field[feature[sel]] & (t.op[sel] < _IN)
+    if raw.dtype != object and plain.all():
+        threshold[sel] = _numbers(raw, where)
+    else:
+        pi = np.flatnonzero(plain)
+        if pi.size:
+            threshold[sel[pi]] = _numbers(raw[pi], where)
+        for i in np.flatnonzero(~plain).tolist():
+            j = int(sel[i])
+            name, kind, text = field_names[feature[j]], kinds[feature[j]], raw[i]
+            if isinstance(text, bytes):
+                text = text.decode()
+            if isinstance(text, int) and text == _EMPTY_SET:
+                threshold[j] = _add_set(t, [])
+            elif isinstance(text, tuple):
+                threshold[j] = _add_set(t, [_number(info, tm, where, name, kind, v) for v in text[1]])
             else:
-                threshold[j] = self._number(name, kind, thr)
-        if plain_idx:
+                threshold[j] = _number(info, tm, where, name, kind, str(text))
+    float_ids = [k for k, kind in enumerate(kinds) if kind == "float"]
+    if float_ids:
+        on_float = np.isin(feature, float_ids) & split
+        rounded = on_float & (t.op < _IN)
+        threshold[rounded] = threshold[rounded].astype(np.float32).astype(np.float64)
+        for j in np.flatnonzero(on_float & (t.op >= _IN)).tolist():
+            k = int(threshold[j])
+            t.sets[k] = [float(np.float32(v)) for v in t.sets[k]]
+    t.feature = feature.astype(np.int32)
+    t.threshold = threshold
+    t.fields = list(field_names)
+    t.n_nodes = m
+    _values(t, info, tm, where, classification, vid[order], v_score, sd_vid, sd_label, sd_value)
+    return t
+
+
+def _preorder(root: int, is_split: NDArray[np.bool_], tc: NDArray[np.int64], fc: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Nodes reachable from ``root`` in depth-first pre-order (true branch first)."""
+    levels = []
+    frontier = np.array([root], dtype=np.int64)
+    while frontier.size:
+        levels.append(frontier)
+        inner = frontier[is_split[frontier]]
+        frontier = np.concatenate([tc[inner], fc[inner]])
+    n = is_split.shape[0]
+    size = np.ones(n, dtype=np.int64)
+    for lvl in reversed(levels):  # subtree sizes, children first
+        inner = lvl[is_split[lvl]]
+        size[inner] = 1 + size[tc[inner]] + size[fc[inner]]
+    pos = np.zeros(n, dtype=np.int64)
+    for lvl in levels:  # positions, parents first
+        inner = lvl[is_split[lvl]]
+        pos[tc[inner]] = pos[inner] + 1
+        pos[fc[inner]] = pos[inner] + 1 + size[tc[inner]]
+    reach = np.concatenate(levels)
+    out = np.empty(reach.shape[0], dtype=np.int64)
+    out[pos[reach]] = reach
+    return out
+
+
+def _numbers(raw: Any, where: str) -> NDArray[np.float64]:
+    try:
+        return np.asarray(raw).astype(np.float64)
+    except (TypeError, ValueError):
+        out = np.empty(len(raw))
+        for i, v in enumerate(raw):
+            text = v.decode() if isinstance(v, bytes) else v
             try:
-                nums = np.array(plain_val, dtype=np.float64)
-            except ValueError:
-                nums = np.array([self._number(f_field[order[j]] or "", "double", v) for j, v in zip(plain_idx, plain_val)])
-            threshold[plain_idx] = nums
-        # float fields compare in float32 (as JPMML does): round their thresholds / set members
-        names = list(fields)
-        float_ids = [k for k, nm in enumerate(names) if kinds[nm] == "float"]
-        if float_ids:
-            plain = np.isin(feature, float_ids) & (t.op < _IN)
-            threshold[plain] = threshold[plain].astype(np.float32).astype(np.float64)
-            for j in np.flatnonzero(np.isin(feature, float_ids) & (t.op >= _IN)).tolist():
-                s = int(threshold[j])
-                t.sets[s] = [float(np.float32(v)) for v in t.sets[s]]
-        t.feature = feature
-        t.threshold = threshold
-        t.fields = names
-        t.n_nodes = m
-        self._values(t, vid)
-        return t
+                out[i] = float(text)
+            except (TypeError, ValueError):
+                raise FormatError(f"split value {text!r} is not a number", location=str(where)) from None
+        return out
 
-    def _set(self, t: RawTree, members: list[float]) -> float:
-        t.sets.append(members)
-        return float(len(t.sets) - 1)
 
-    def _number(self, field: str, kind: str, text: str) -> float:
-        if kind == "string":
-            return self.info.category_code(self.tm, field, text)
-        if kind == "boolean":
-            low = text.strip().lower()
-            if low in ("true", "1"):
-                return 1.0
-            if low in ("false", "0"):
-                return 0.0
+def _add_set(t: RawTree, members: list[float]) -> float:
+    t.sets.append(members)
+    return float(len(t.sets) - 1)
+
+
+def _number(info: Any, tm: Any, where: str, field: str, kind: str, text: str) -> float:
+    if kind == "string":
+        return float(info.category_code(tm, field, text))
+    if kind == "boolean":
+        low = text.strip().lower()
+        if low in ("true", "1"):
+            return 1.0
+        if low in ("false", "0"):
+            return 0.0
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise FormatError(f"{text!r} is not a number (field {field!r})", location=str(where)) from None
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bytes):
+        return v.decode()
+    return str(v)
+
+
+def _values(
+    t: RawTree, info: Any, tm: Any, where: str, classification: bool, vid: NDArray[np.int64],
+    v_score: Any, sd_vid: NDArray[np.int64], sd_label: Any, sd_value: Any,
+) -> None:  # fmt: skip
+    nv = len(v_score)
+    if not classification:
+        if isinstance(v_score, list):
+            arr: Any = np.array(["nan" if s is None else s for s in v_score], dtype=object)
+        else:
+            arr = np.where(v_score == b"", b"nan", v_score)
         try:
-            return float(text)
+            vals = arr.astype(np.float64)
         except (TypeError, ValueError):
-            raise FormatError(f"{text!r} is not a number (field {field!r})", location=self.where) from None
+            bad = next(s for s in arr.tolist() if not _is_number(_text(s) or "nan"))
+            raise FormatError(f"node score {_text(bad)!r} is not a number in a regression tree", location=str(where)) from None
+        vals[0] = math.nan
+        t.values = vals[vid].reshape(-1, 1)
+        t.score_votes = None
+        return
+    classes: list[str] = info.classes(tm, where)
+    index = {c: k for k, c in enumerate(classes)}
+    K = len(classes)
 
-    def _values(self, t: RawTree, vid: NDArray[np.int64]) -> None:
-        nv = len(self.v_score)
-        if not self.classification:
-            vals = np.full(nv, math.nan)
-            try:
-                scores = np.array([s if s is not None else "nan" for s in self.v_score[1:]], dtype=np.float64)
-            except ValueError:
-                bad = next(s for s in self.v_score[1:] if s is not None and not _is_number(s))
-                raise FormatError(f"node score {bad!r} is not a number in a regression tree", location=self.where) from None
-            vals[1:] = scores
-            t.values = vals[vid].reshape(-1, 1)
-            t.score_votes = None
-            return
-        classes: list[str] = self.info.classes(self.tm, self.where)
-        index = {c: k for k, c in enumerate(classes)}
-        K = len(classes)
-        cache: dict[str | None, int] = {}
-
-        def code(label: str | None) -> int:
-            k = cache.get(label)
+    def codes(labels: Any, missing_ok: bool) -> NDArray[np.int64]:
+        """Class index of each label (-1 for a missing label when ``missing_ok``)."""
+        arr = np.array([b"" if v is None else v for v in labels]) if isinstance(labels, list) else np.asarray(labels)
+        if arr.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        uniq, inv = np.unique(arr, return_inverse=True)
+        table = np.empty(uniq.shape[0], dtype=np.int64)
+        for i, u in enumerate(uniq.tolist()):
+            text = _text(u) or ""
+            if text == "" and missing_ok:
+                table[i] = -1
+                continue
+            k = index.get(text)
             if k is None:
-                if label is None:
-                    raise FormatError("ScoreDistribution without a value", location=self.where)
-                k = cache[label] = self._class_index(index, label)
-            return k
+                k = _numeric_match(index, text)
+            if k is None:
+                what = "ScoreDistribution without a value" if text == "" else f"class {text!r} is not one of the target's categories {classes}"
+                raise FormatError(what, location=str(where))
+            table[i] = k
+        return table[inv.ravel()]
 
-        votes = np.fromiter((-1 if s is None else code(s) for s in self.v_score), dtype=np.int64, count=nv)
-        table = np.full((nv, K), math.nan)
-        ranges = np.array(self.v_sd, dtype=np.int64).reshape(-1, 2)
-        lengths = ranges[:, 1] - ranges[:, 0]
-        has_sd = lengths > 0
-        onehot = (~has_sd) & (votes >= 0)
-        table[onehot] = 0.0
-        table[np.flatnonzero(onehot), votes[onehot]] = 1.0
-        if has_sd.any():
-            # every ScoreDistribution belongs to exactly one value id (ranges are disjoint)
-            starts = np.repeat(ranges[has_sd, 0], lengths[has_sd])
-            entry = starts + (np.arange(starts.shape[0]) - np.repeat(np.cumsum(lengths[has_sd]) - lengths[has_sd], lengths[has_sd]))
-            owner = np.repeat(np.flatnonzero(has_sd), lengths[has_sd])
-            labels, counts, probs = self.sd_label, self.sd_count, self.sd_prob
-            cls = np.fromiter((code(labels[e]) for e in entry.tolist()), dtype=np.int64, count=entry.shape[0])
-            text = [probs[e] if probs[e] is not None else counts[e] for e in entry.tolist()]
-            if any(x is None for x in text):
-                raise FormatError("a ScoreDistribution has neither recordCount nor probability", location=self.where)
-            try:
-                x = np.array(text, dtype=np.float64)
-            except ValueError:
-                raise FormatError("a ScoreDistribution recordCount/probability is not a number", location=self.where) from None
-            sub = np.zeros((nv, K))
-            np.add.at(sub, (owner, cls), x)
-            total = sub.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rows = np.flatnonzero(has_sd)
-                table[rows] = sub[rows] / total[rows, None]
-        t.values = table[vid]
-        t.score_votes = votes[vid]
-
-    def _class_index(self, index: dict[str, int], label: str) -> int:
-        k = index.get(label)
-        if k is None:
-            k = _numeric_match(index, label)
-        if k is None:
-            raise FormatError(f"class {label!r} is not one of the target's categories {list(index)}", location=self.where)
-        return k
+    votes = codes(["" if s is None else s for s in v_score], True) if isinstance(v_score, list) else codes(v_score, True)
+    votes[0] = -1
+    table = np.full((nv, K), math.nan)
+    onehot = votes >= 0
+    has_sd = np.zeros(nv, dtype=bool)
+    has_sd[sd_vid] = True
+    onehot &= ~has_sd
+    table[onehot] = 0.0
+    table[np.flatnonzero(onehot), votes[onehot]] = 1.0
+    if sd_vid.size:
+        cls = codes(sd_label, False)
+        if isinstance(sd_value, list) and any(v is None for v in sd_value):
+            raise FormatError("a ScoreDistribution has neither recordCount nor probability", location=str(where))
+        try:
+            x = np.asarray(sd_value).astype(np.float64)
+        except (TypeError, ValueError):
+            raise FormatError("a ScoreDistribution recordCount/probability is not a number", location=str(where)) from None
+        sub = np.zeros((nv, K))
+        np.add.at(sub, (sd_vid, cls), x)
+        total = sub.sum(axis=1)
+        rows = np.flatnonzero(has_sd)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[rows] = sub[rows] / total[rows, None]
+    t.values = table[vid]
+    t.score_votes = votes[vid]
 
 
 def _is_number(s: str) -> bool:

@@ -1,10 +1,10 @@
 """Safe, streaming XML input for the PMML reader.
 
-The document is fed in chunks to an lxml parser with a *target* (SAX-like callbacks), so no lxml
-tree is built: ordinary elements become small :class:`Elem` objects, and the ``Node`` subtrees of
-``TreeModel`` elements -- nearly all of a large forest -- are handed to a tree collector that
-turns them into flat arrays as they stream past (see ``_tree.py``). Memory therefore stays
-bounded by the largest single tree, not by the file.
+The document streams in chunks through lxml's ``iterparse`` (libxml2 builds elements in C).
+Each ``TreeModel`` -- nearly all of a large forest -- is converted into flat arrays as soon as
+its end tag is seen and its nodes are dropped (see ``_fast.py`` / ``_tree.py``), so memory stays
+bounded by the largest single tree, not by the file. What remains (dictionaries, schemas,
+segment shells) is copied into small :class:`Elem` objects for the model conversion.
 
 Safety: no DTD is loaded, no entity is resolved, no network access; a DOCTYPE is refused before
 the root element starts; input size (after gzip), nesting depth and element count are capped and
@@ -148,115 +148,85 @@ def _gunzip(first: bytes, fh: Any, max_bytes: int, where: str) -> Iterator[bytes
         data = d.unused_data or fh.read(_CHUNK)  # concatenated gzip members
 
 
-# -- the parser target --------------------------------------------------------------------------
+# -- parsing -------------------------------------------------------------------------------------
 
 #: Elements whose subtrees are skipped entirely (vendor extensions, documentation).
 _SKIP = frozenset({"Extension", "Annotation", "ModelVerification", "ModelExplanation", "ModelStats", "Partition"})
 
 
-class _Target:
-    """lxml parser target: builds :class:`Elem` objects and routes tree nodes to a collector."""
+class _ChunkReader:
+    """File-like view of :func:`read_chunks` for lxml (``read(n)`` may return fewer bytes)."""
 
-    def __init__(self, limits: Limits, where: str, tree_collector: Callable[[Elem], Any] | None) -> None:
-        self.limits = limits
-        self.where = where
-        self.make_collector = tree_collector
-        self.root: Elem | None = None
-        self.cur: Elem | None = None
-        self.depth = 0
-        self.count = 0
-        self.skip = 0  # > 0 while inside a skipped subtree
-        self.names: dict[str, tuple[str, str]] = {}
-        self.collector: Any = None  # active tree collector (inside TreeModel/Node)
-        self.collector_depth = 0
-        self.error: BaseException | None = None
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
+        self.chunk = b""
+        self.pos = 0
+        self.started = False
 
-    # lxml calls these -----------------------------------------------------------------------
-    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
-        raise FormatError("a DOCTYPE is not allowed in PMML (refused for safety: no DTDs, no entities)", location=self.where)
+    def read(self, n: int = -1) -> bytes:
+        if self.pos >= len(self.chunk):
+            self.chunk = next(self.chunks, b"")
+            self.pos = 0
+            if not self.started:
+                self.started = True
+                check_prolog(self.chunk)
+            if not self.chunk:
+                return b""
+        if n < 0:
+            n = len(self.chunk)
+        out = self.chunk[self.pos : self.pos + n]
+        self.pos += len(out)
+        return out
 
-    def start(self, tag: str, attrib: Any) -> None:
-        self.depth += 1
-        self.count += 1
-        if self.depth > self.limits.max_depth:
-            raise LimitExceededError(f"elements nest deeper than max_depth={self.limits.max_depth}", location=self._loc())
-        if self.count > self.limits.max_elements:
-            raise LimitExceededError(f"more than max_elements={self.limits.max_elements} elements", location=self.where)
-        if self.skip:
-            self.skip += 1
-            return
-        try:
-            local, ns = self.names[tag]
-        except KeyError:
-            local, ns = self._name(tag)
-        col = self.collector
-        if col is not None:
-            self.collector_depth += 1
-            col.start(local, ns, attrib)
-            return
-        if local in _SKIP:
-            self.skip = 1
-            return
-        if self.root is None:
-            if local != "PMML":
-                raise FormatError(f"the root element is <{local}>, expected <PMML>", location=self.where)
-            if ns and not ns.startswith(PMML_NS_PREFIX):
-                raise FormatError(f"the root element is in namespace {ns!r}, not a PMML namespace", location=self.where)
-        parent = self.cur
-        if local == "Node" and parent is not None and parent.tag == "TreeModel" and self.make_collector is not None:
-            self.collector = self.make_collector(parent)
-            self.collector_depth = 1
-            self.collector.start(local, ns, attrib)
-            return
-        el = Elem(local, ns, dict(attrib), parent)
-        if parent is None:
-            self.root = el
-        self.cur = el
 
-    def end(self, tag: str) -> None:
-        self.depth -= 1
-        if self.skip:
-            self.skip -= 1
+def check_prolog(head: bytes) -> None:
+    """Refuse a DOCTYPE (it must come before the root element) without parsing it."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = head.decode("utf-16", errors="ignore")
+    else:
+        text = head.decode("latin-1")
+    i = 0
+    n = len(text)
+    while i < n:
+        j = text.find("<", i)
+        if j < 0:
             return
-        col = self.collector
-        if col is not None:
-            col.end()
-            self.collector_depth -= 1
-            if self.collector_depth == 0:
-                col.finish()
-                self.collector = None
-            return
-        el = self.cur
-        if el is not None:
-            self.cur = el.parent
-
-    def data(self, text: str) -> None:
-        if self.skip:
-            return
-        col = self.collector
-        if col is not None:
-            col.data(text)
-            return
-        el = self.cur
-        if el is not None:
-            el.text += text
-
-    def close(self) -> Elem | None:
-        return self.root
-
-    # helpers ----------------------------------------------------------------------------------
-    def _name(self, tag: str) -> tuple[str, str]:
-        if tag[:1] == "{":
-            ns, _, local = tag[1:].partition("}")
+        if text.startswith("<?", j):
+            k = text.find("?>", j)
+        elif text.startswith("<!--", j):
+            k = text.find("-->", j)
+        elif text[j : j + 9].upper() == "<!DOCTYPE":
+            raise FormatError("a DOCTYPE is not allowed in PMML (refused for safety: no DTDs, no entities)")
         else:
-            ns, local = "", tag
-        # a foreign element keeps its namespace, so it never matches a PMML name
-        result = (f"{{{ns}}}{local}", ns) if ns and not ns.startswith(PMML_NS_PREFIX) else (local, ns)
-        self.names[tag] = result
-        return result
+            return  # the root element starts
+        if k < 0:
+            return
+        i = k + 2
 
-    def _loc(self) -> str:
-        return f"{self.where}: {self.cur.xpath}" if self.cur is not None else self.where
+
+def local_name(tag: Any) -> str:
+    """Local name of an lxml tag for PMML (or un-namespaced) elements; ``{ns}name`` otherwise."""
+    if not isinstance(tag, str):
+        return ""
+    if tag[:1] != "{":
+        return tag
+    ns, _, local = tag[1:].partition("}")
+    return local if ns.startswith(PMML_NS_PREFIX) else tag
+
+
+def lxml_xpath(el: Any) -> str:
+    """``/PMML/MiningModel/Segmentation/Segment[3]/TreeModel`` for an lxml element."""
+    parts: list[str] = []
+    while el is not None:
+        name = local_name(el.tag)
+        parent = el.getparent()
+        if parent is not None:
+            same = [c for c in parent if c.tag == el.tag]
+            parts.append(f"{name}[{same.index(el) + 1}]" if len(same) > 1 else name)
+        else:
+            parts.append(name)
+        el = parent
+    return "/" + "/".join(reversed(parts))
 
 
 def _lxml() -> Any:
@@ -271,42 +241,90 @@ def parse(
     source: bytes | Path,
     *,
     limits: Limits = Limits(),
-    tree_collector: Callable[[Elem], Any] | None = None,
+    on_tree: Callable[[Any], Any] | None = None,
 ) -> Elem:
     """Parse a PMML document (bytes or a path, optionally gzipped) into :class:`Elem` objects.
 
-    ``tree_collector(tree_model_elem)`` returns an object that receives the ``Node`` subtree of
-    that TreeModel (``start(local, ns, attrib)``, ``end()``, ``data(text)``, ``finish()``).
+    lxml builds each ``TreeModel`` in C; when one is complete, ``on_tree(lxml_element)`` converts
+    it and its node subtree is dropped, so memory is bounded by the largest single tree. The
+    result of ``on_tree`` becomes the ``payload`` of the TreeModel's :class:`Elem`.
     """
     etree = _lxml()
     where = str(source) if isinstance(source, Path) else "input"
-    target = _Target(limits, where, tree_collector)
-    parser = etree.XMLParser(
-        target=target,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=limits.huge_tree,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    stream = _ChunkReader(read_chunks(source, limits.max_bytes))
+    payloads: dict[Any, Any] = {}
     try:
-        for chunk in read_chunks(source, limits.max_bytes):
-            parser.feed(chunk)
-        root = parser.close()
-    except PortamodelError:
+        it = etree.iterparse(
+            stream,
+            events=("end",),
+            tag=("{*}TreeModel",),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=limits.huge_tree,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        for _, tm in it:
+            if on_tree is not None and local_name(tm.tag) == "TreeModel":
+                payloads[tm] = on_tree(tm)
+            for child in tm:
+                if local_name(child.tag) == "Node":
+                    child.clear()  # frees the subtree (removing it would re-walk it in C)
+        root = it.root
+    except PortamodelError as exc:
+        if exc.location is None:
+            raise type(exc)(exc.message, location=where) from None
         raise
     except etree.XMLSyntaxError as exc:
-        raise _syntax_error(exc, where, target) from None
+        raise _syntax_error(exc, where) from None
     except (MemoryError, RecursionError) as exc:  # pragma: no cover - pathological input
         raise LimitExceededError(f"document too large or too deep: {type(exc).__name__}", location=where) from None
     if root is None:
         raise FormatError("empty document: no <PMML> element", location=where)
-    return root  # type: ignore[no-any-return]
+    if root.getroottree().docinfo.doctype:
+        raise FormatError("a DOCTYPE is not allowed in PMML (refused for safety: no DTDs, no entities)", location=where)
+    tag = root.tag if isinstance(root.tag, str) else ""
+    if local_name(tag) != "PMML":
+        ns = tag[1:].partition("}")[0] if tag.startswith("{") else ""
+        what = f"in namespace {ns!r}, not a PMML namespace" if ns and tag.endswith("}PMML") else f"<{local_name(tag)}>, expected <PMML>"
+        raise FormatError(f"the root element is {what}", location=where)
+    return _to_elems(root, payloads, limits, where)
 
 
-def _syntax_error(exc: Any, where: str, target: _Target) -> PortamodelError:
+def _to_elems(root: Any, payloads: dict[Any, Any], limits: Limits, where: str) -> Elem:
+    """Copy the (tree-less) lxml document into :class:`Elem` objects, iteratively."""
+    top = Elem("PMML", "", dict(root.attrib), None)
+    count = 1
+    stack: list[tuple[Any, Elem, int]] = [(root, top, 1)]
+    while stack:
+        src, dst, depth = stack.pop()
+        if depth > limits.max_depth:
+            raise LimitExceededError(f"elements nest deeper than max_depth={limits.max_depth}", location=f"{where}: {dst.xpath}")
+        if src.text and len(src) == 0:
+            dst.text = src.text
+        pending = []
+        for child in src:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue  # comments, processing instructions, entity references
+            name = local_name(tag)
+            if name in _SKIP or (name == "Node" and dst.tag == "TreeModel"):
+                continue
+            count += 1
+            if count > limits.max_elements:
+                raise LimitExceededError(f"more than max_elements={limits.max_elements} elements", location=where)
+            ns = tag[1:].partition("}")[0] if tag[:1] == "{" else ""
+            el = Elem(name, ns, dict(child.attrib), dst)
+            if child in payloads:
+                el.payload = payloads[child]
+            pending.append((child, el, depth + 1))
+        stack.extend(reversed(pending))
+    return top
+
+
+def _syntax_error(exc: Any, where: str) -> PortamodelError:
     msg = str(exc)
     line = getattr(exc, "lineno", None) or (exc.position[0] if getattr(exc, "position", None) else None)
     loc = f"{where}, line {line}" if line else where
