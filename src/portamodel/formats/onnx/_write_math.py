@@ -119,6 +119,24 @@ def atan(b: GraphBuilder, x: str) -> str:
     return b.op("Where", [b.op("IsNaN", [x]), x, res])
 
 
+def expm1(b: GraphBuilder, z: str) -> str:
+    """exp(z) - 1 without cancellation (Kahan): (u - 1) * z / log(u) with u = exp(z)."""
+    u = b.op("Exp", [z])
+    um1 = b.op("Sub", [u, _c(b, 1.0)])
+    ratio = b.op("Div", [b.op("Mul", [um1, z]), b.op("Log", [u])])
+    res = b.op("Where", [b.op("Equal", [um1, _c(b, -1.0)]), _c(b, -1.0), ratio])
+    res = b.op("Where", [b.op("Equal", [u, _c(b, math.inf)]), u, res])
+    return b.op("Where", [b.op("Equal", [u, _c(b, 1.0)]), z, res])
+
+
+def log1p(b: GraphBuilder, x: str) -> str:
+    """log(1 + x) without cancellation (Kahan): log(u) * x / (u - 1) with u = 1 + x."""
+    u = b.op("Add", [_c(b, 1.0), x])
+    ratio = b.op("Div", [b.op("Mul", [b.op("Log", [u]), x]), b.op("Sub", [u, _c(b, 1.0)])])
+    res = b.op("Where", [b.op("Equal", [u, _c(b, math.inf)]), u, ratio])
+    return b.op("Where", [b.op("Equal", [u, _c(b, 1.0)]), x, res])
+
+
 def _reduce(b: GraphBuilder, op: str, x: str) -> str:
     """Row-wise reduction keeping dims (opset 17: ReduceSum takes axes as an input, ReduceMax as an attribute)."""
     if op == "ReduceSum":
@@ -138,8 +156,8 @@ def normalization(b: GraphBuilder, name: str, x: str) -> str:
         return b.op("Softmax", [x], axis=-1)
     if name == "probit":
         return normal_cdf(b, x)
-    if name == "cloglog":  # 1 - exp(-exp(x))
-        return b.op("Sub", [_c(b, 1.0), b.op("Exp", [b.op("Neg", [b.op("Exp", [x])])])])
+    if name == "cloglog":  # 1 - exp(-exp(x)) = -expm1(-exp(x))
+        return b.op("Neg", [expm1(b, b.op("Neg", [b.op("Exp", [x])]))])
     if name == "loglog":  # exp(-exp(-x))
         return b.op("Exp", [b.op("Neg", [b.op("Exp", [b.op("Neg", [x])])])])
     if name == "cauchit":  # 0.5 + atan(x) / pi

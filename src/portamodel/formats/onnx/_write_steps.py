@@ -21,6 +21,7 @@ from ...evaluate._steps import _key_in_domain, expression_kind
 from ...ir import Affine, Apply, Constant, Derive, Field, FieldRef, Impute, Lookup, OneHot, Step
 from ...ir.transforms import Expression
 from ._builder import GraphBuilder
+from ._write_math import expm1, log1p
 
 __all__ = ["ColumnWriter"]
 
@@ -450,12 +451,10 @@ class ExprWriter:
         return self._unary(e, lambda x: self.b.op("Floor", [self.b.op("Add", [x, self.c(0.5)])]))
 
     def fn_expm1(self, e: Apply) -> tuple[str, str]:
-        self.w.loss("expm1 is computed as exp(x) - 1 (ONNX has no expm1): small arguments lose precision", self.where)
-        return self._unary(e, lambda x: self.b.op("Sub", [self.b.op("Exp", [x]), self.c(1.0)]))
+        return self._unary(e, lambda x: expm1(self.b, x))
 
     def fn_ln1p(self, e: Apply) -> tuple[str, str]:
-        self.w.loss("ln1p is computed as ln(1 + x) (ONNX has no log1p): small arguments lose precision", self.where)
-        return self._unary(e, lambda x: self.b.op("Log", [self.b.op("Add", [self.c(1.0), x])]))
+        return self._unary(e, lambda x: log1p(self.b, x))
 
     def fn_tanh(self, e: Apply) -> tuple[str, str]:
         return self._unary(e, lambda x: self.b.op("Tanh", [x]))
