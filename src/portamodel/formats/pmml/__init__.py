@@ -38,7 +38,9 @@ def sniff(head: bytes) -> bool:
         except zlib.error:
             return False
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return text.startswith(b"<") and b"<PMML" in head[:4096]
+    if not text.startswith(b"<"):
+        return False
+    return b"<PMML" in text or b":PMML" in text or text.startswith((b"<?xml", b"<!--"))
 
 
 def read(

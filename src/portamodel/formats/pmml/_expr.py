@@ -117,23 +117,17 @@ def emit_expression(el: Elem, scope: Scope, name: str, dtype: str | None) -> str
         col = scope.col(_attr(el, "field"), el.xpath)
         value = _key(_attr(el, "value"), b.kinds.get(col, "number"), el.xpath)
         mm = el.get("mapMissingTo")
-        out = b.fresh(name)
-        if mm is None or float(mm) == 0.0:
-            b.add(OneHot(input=col, categories=(value,), outputs=(out,), missing="zeros" if mm is not None else "propagate"), "number")
+        mm_value = None if mm is None else typed_value(mm, "double", el.xpath)
+        if mm_value is None or mm_value == 0.0:
+            out = b.fresh(name)
+            missing = "propagate" if mm_value is None else "zeros"
+            b.add(OneHot(input=col, categories=(value,), outputs=(out,), missing=missing), "number")  # type: ignore[arg-type]
             return out
         ref = FieldRef(name=col)
-        expr = Apply(
-            function="if",
-            args=(
-                Apply(function="isMissing", args=(ref,)),
-                Constant(value=float(mm)),
-                Apply(
-                    function="if",
-                    args=(Apply(function="equal", args=(ref, Constant(value=value))), Constant(value=1.0), Constant(value=0.0)),
-                ),
-            ),
+        hit = Apply(
+            function="if", args=(Apply(function="equal", args=(ref, Constant(value=value))), Constant(value=1.0), Constant(value=0.0))
         )
-        b.names.discard(out)
+        expr = Apply(function="if", args=(Apply(function="isMissing", args=(ref,)), Constant(value=mm_value), hit))
         return _add_derive(scope, name, expr, "double")
     if tag == "Discretize":
         return _add_derive(scope, name, _discretize(el, scope), el.get("dataType") or dtype)
@@ -218,7 +212,7 @@ def _norm_continuous(el: Elem, scope: Scope, name: str) -> str:
     b = scope.b
     field = _attr(el, "field")
     col = scope.col(field, el.xpath)
-    points = [(float(_attr(p, "orig")), float(_attr(p, "norm"))) for p in el.findall("LinearNorm")]
+    points = [(p.num("orig"), p.num("norm")) for p in el.findall("LinearNorm")]
     if len(points) < 2:
         raise FormatError("NormContinuous needs at least two LinearNorm points", location=el.xpath)
     if any(points[i][0] >= points[i + 1][0] for i in range(len(points) - 1)):
@@ -279,7 +273,9 @@ def _norm_continuous(el: Elem, scope: Scope, name: str) -> str:
             ),
         )
     if mm is not None:
-        expr = Apply(function="if", args=(Apply(function="isMissing", args=(x,)), Constant(value=float(mm)), expr))
+        expr = Apply(
+            function="if", args=(Apply(function="isMissing", args=(x,)), Constant(value=typed_value(mm, "double", el.xpath)), expr)
+        )
     return _add_derive(scope, name, expr, "double")
 
 
@@ -301,13 +297,14 @@ def _discretize(el: Elem, scope: Scope) -> Expression:
         if closure not in ("openClosed", "openOpen", "closedOpen", "closedClosed"):
             raise FormatError(f"unknown Interval closure {closure!r}", location=iv.xpath)
         tests: list[Expression] = []
-        left, right = iv.get("leftMargin"), iv.get("rightMargin")
+        left = iv.num("leftMargin") if iv.get("leftMargin") is not None else None
+        right = iv.num("rightMargin") if iv.get("rightMargin") is not None else None
         if left is not None:
             fn = "greaterOrEqual" if closure.startswith("closed") else "greaterThan"
-            tests.append(Apply(function=fn, args=(x, Constant(value=float(left)))))
+            tests.append(Apply(function=fn, args=(x, Constant(value=left))))
         if right is not None:
             fn = "lessOrEqual" if closure.endswith("Closed") else "lessThan"
-            tests.append(Apply(function=fn, args=(x, Constant(value=float(right)))))
+            tests.append(Apply(function=fn, args=(x, Constant(value=right))))
         cond: Expression = Constant(value=1.0) if not tests else tests[0] if len(tests) == 1 else Apply(function="and", args=tuple(tests))
         value = typed_value(_attr(binel, "binValue"), dtype or "string", binel.xpath)
         expr = Apply(function="if", args=(cond, Constant(value=value), expr))

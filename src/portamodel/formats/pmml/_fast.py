@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ...errors import LimitExceededError
 from ...ir.tree import MISSING_FALSE, MISSING_NULL, MISSING_STOP, MISSING_TRUE
 from ._tree import _OPS, RawTree, build_raw_tree
 
@@ -70,7 +71,9 @@ def _strings(buf: NDArray[np.uint8], start: NDArray[np.int64], stop: NDArray[np.
     return np.ascontiguousarray(window).view(f"S{width}").ravel()
 
 
-def fast_tree(tm: Any, node_el: Any, info: Any, etree: Any, *, where: str, classification: bool, mvs: str, return_last: bool) -> RawTree | None:
+def fast_tree(
+    tm: Any, node_el: Any, info: Any, etree: Any, *, where: str, classification: bool, mvs: str, return_last: bool
+) -> RawTree | None:
     """Convert the tree rooted at lxml element ``node_el`` or return None (see the module docstring)."""
     data = etree.tostring(node_el, encoding="UTF-8", xml_declaration=False, with_tail=False)
     buf = np.frombuffer(data, dtype=np.uint8)
@@ -98,7 +101,9 @@ def fast_tree(tm: Any, node_el: Any, info: Any, etree: Any, *, where: str, class
     if P and not (buf[np.minimum(lt[st][:, None] + 1 + np.arange(P), buf.shape[0] - 1)] == np.frombuffer(prefix, np.uint8)).all():
         return None
     # every end tag closes a Node; the leaf elements are self-closing
-    if not _name_at(buf, lt[en] + 2 + P, b"Node").all() or (P and not (buf[lt[en][:, None] + 2 + np.arange(P)] == np.frombuffer(prefix, np.uint8)).all()):
+    if not _name_at(buf, lt[en] + 2 + P, b"Node").all() or (
+        P and not (buf[lt[en][:, None] + 2 + np.arange(P)] == np.frombuffer(prefix, np.uint8)).all()
+    ):
         return None
     if self_closing[st[is_node]].any() or not self_closing[st[~is_node]].all():
         return None
@@ -290,6 +295,8 @@ def fast_tree(tm: Any, node_el: Any, info: Any, etree: Any, *, where: str, class
     ft_id = np.full(n, -1, dtype=np.int64)
     ft_id[ft_nodes] = simple.shape[0] + leaves.shape[0] + np.arange(ft_nodes.shape[0])
     total = simple.shape[0] + leaves.shape[0] + ft_nodes.shape[0]
+    if total > info.limits.max_tree_nodes:
+        raise LimitExceededError(f"the tree expands to more than max_tree_nodes={info.limits.max_tree_nodes} nodes", location=str(where))
     # body(c): the leaf, or the first split of c's chain (following True first children)
     body = np.where(is_leaf, leaf_id, -1)
     inner = ~is_leaf
@@ -343,10 +350,7 @@ def fast_tree(tm: Any, node_el: Any, info: Any, etree: Any, *, where: str, class
     root = int(body[0])
     # value data in value-id space: vid k+1 is node k
     v_score = np.concatenate([np.zeros(1, dtype=node_score.dtype), np.where(has_score, node_score, b"")])
-    if sd_tags.size:
-        sd_vid = (sd_owner + 1).astype(np.int64)
-    else:
-        sd_vid = np.zeros(0, dtype=np.int64)
+    sd_vid = (sd_owner + 1).astype(np.int64) if sd_tags.size else np.zeros(0, dtype=np.int64)
     return build_raw_tree(
         info,
         tm,

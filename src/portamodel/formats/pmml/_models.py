@@ -178,26 +178,27 @@ def _mining_treatment(mf: Elem, scope: Scope) -> bool:
         col = parent.col(name, mf.xpath)
         kind = b.kinds.get(col, "number")
         if outliers != "asIs":
-            low, high = mf.get("lowValue"), mf.get("highValue")
+            low = mf.num("lowValue", math.nan) if mf.get("lowValue") is not None else None
+            high = mf.num("highValue", math.nan) if mf.get("highValue") is not None else None
             x = FieldRef(name=col)
             expr: Any = x
             if outliers == "asExtremeValues":
                 if high is not None:
                     expr = Apply(
                         function="if",
-                        args=(Apply(function="greaterThan", args=(x, Constant(value=float(high)))), Constant(value=float(high)), expr),
+                        args=(Apply(function="greaterThan", args=(x, Constant(value=high))), Constant(value=high), expr),
                     )
                 if low is not None:
                     expr = Apply(
                         function="if",
-                        args=(Apply(function="lessThan", args=(x, Constant(value=float(low)))), Constant(value=float(low)), expr),
+                        args=(Apply(function="lessThan", args=(x, Constant(value=low))), Constant(value=low), expr),
                     )
             elif outliers == "asMissingValues":
                 tests = []
                 if low is not None:
-                    tests.append(Apply(function="lessThan", args=(x, Constant(value=float(low)))))
+                    tests.append(Apply(function="lessThan", args=(x, Constant(value=low))))
                 if high is not None:
-                    tests.append(Apply(function="greaterThan", args=(x, Constant(value=float(high)))))
+                    tests.append(Apply(function="greaterThan", args=(x, Constant(value=high))))
                 if tests:
                     cond = tests[0] if len(tests) == 1 else Apply(function="or", args=tuple(tests))
                     expr = Apply(function="if", args=(cond, Constant(value=None), expr))
@@ -258,8 +259,8 @@ def _apply_targets(el: Elem, part: Part, ctx: Context, fn: str) -> Part:
         for attr in ("castInteger", "min", "max"):
             if t.get(attr) is not None:
                 raise UnsupportedFeatureError(f"Target {attr}= is not supported", location=t.xpath)
-        factor = float(t.get("rescaleFactor", "1"))
-        const = float(t.get("rescaleConstant", "0"))
+        factor = t.num("rescaleFactor", 1.0)
+        const = t.num("rescaleConstant", 0.0)
         if factor != 1.0 or const != 0.0:
             part = rescale(part, factor, const, t.xpath)
     return part
@@ -303,22 +304,22 @@ def _table_terms(table: Elem, scope: Scope, onehots: dict[str, dict[Any, str]]) 
     """Coefficients by IR column and the intercept of one RegressionTable."""
     b = scope.b
     coefs: dict[Any, float] = {}  # column name, or ("cat", column, category) for a one-hot column
-    intercept = float(table.get("intercept", "0"))
+    intercept = table.num("intercept", 0.0)
     for p in table.children:
         if p.tag == "NumericPredictor":
             col = scope.col(_need(p, "name"), p.xpath)
-            exp = p.get("exponent", "1")
-            if float(exp) != 1.0:
-                key = ("pow", col, float(exp))
+            exp = p.num("exponent", 1.0)
+            if exp != 1.0:
+                key = ("pow", col, exp)
                 if key not in b.cache:
-                    out = b.fresh(f"{col}^{exp}")
+                    out = b.fresh(f"{col}^{exp:g}")
                     b.add(
-                        Derive(output=out, expression=Apply(function="pow", args=(FieldRef(name=col), Constant(value=float(exp))))),
+                        Derive(output=out, expression=Apply(function="pow", args=(FieldRef(name=col), Constant(value=exp)))),
                         "number",
                     )
                     b.cache[key] = out
                 col = b.cache[key]
-            coefs[col] = coefs.get(col, 0.0) + float(_need(p, "coefficient"))
+            coefs[col] = coefs.get(col, 0.0) + p.num("coefficient")
         elif p.tag == "CategoricalPredictor":
             col = scope.col(_need(p, "name"), p.xpath)
             kind = b.kinds.get(col, "number")
@@ -328,7 +329,7 @@ def _table_terms(table: Elem, scope: Scope, onehots: dict[str, dict[Any, str]]) 
             if value not in cats:
                 cats[value] = ""  # column assigned later
             key = ("cat", col, value)
-            coefs[key] = coefs.get(key, 0.0) + float(_need(p, "coefficient"))
+            coefs[key] = coefs.get(key, 0.0) + p.num("coefficient")
         elif p.tag == "PredictorTerm":
             refs = [scope.col(_need(f, "field"), f.xpath) for f in p.findall("FieldRef")]
             if not refs:
@@ -342,7 +343,7 @@ def _table_terms(table: Elem, scope: Scope, onehots: dict[str, dict[Any, str]]) 
                 b.add(Derive(output=out, expression=expr), "number")
                 b.cache[key2] = out
             col = b.cache[key2]
-            coefs[col] = coefs.get(col, 0.0) + float(_need(p, "coefficient"))
+            coefs[col] = coefs.get(col, 0.0) + p.num("coefficient")
     return coefs, intercept
 
 
@@ -445,7 +446,7 @@ def _regression(el: Elem, scope: Scope, ctx: Context, fn: str) -> LinearPart:
 
 
 def _is_default(table: Elem) -> bool:
-    return not table.children and float(table.get("intercept", "0")) == 0.0
+    return not table.children and table.num("intercept", 0.0) == 0.0
 
 
 # -- TreeModel -----------------------------------------------------------------------------------------
@@ -527,7 +528,7 @@ def _neural(el: Elem, scope: Scope, ctx: Context, fn: str) -> MLPPart:
             if nid in seen or nid in ids:
                 raise FormatError(f"duplicate neuron id {nid!r}", location=nr.xpath)
             ids[nid] = j
-            bias[j] = float(nr.get("bias", "0"))
+            bias[j] = nr.num("bias", 0.0)
             for con in nr.findall("Con"):
                 src = _need(con, "from")
                 i = prev_ids.get(src)
@@ -536,7 +537,7 @@ def _neural(el: Elem, scope: Scope, ctx: Context, fn: str) -> MLPPart:
                     raise UnsupportedFeatureError(
                         f"connection from {src!r} ({where}): only connections from the previous layer are supported", location=con.xpath
                     )
-                W[i, j] += float(_need(con, "weight"))
+                W[i, j] += con.num("weight")
         seen.update(ids)
         norm = layer.get("normalizationMethod", net_norm)
         if norm not in ("none", "softmax", "simplemax"):
@@ -599,7 +600,7 @@ def _nn_regression_output(part: MLPPart, outs: Elem, last_ids: dict[str, int], s
         return part
     if expr.tag != "NormContinuous":
         raise UnsupportedFeatureError(f"NeuralOutput <{expr.tag}> for a regression target", location=expr.xpath)
-    points = [(float(_need(p, "orig")), float(_need(p, "norm"))) for p in expr.findall("LinearNorm")]
+    points = [(p.num("orig"), p.num("norm")) for p in expr.findall("LinearNorm")]
     if len(points) < 2:
         raise FormatError("NormContinuous needs at least two LinearNorm points", location=expr.xpath)
     # the network outputs the normalised value z; the prediction is the inverse map z -> orig
@@ -726,7 +727,7 @@ def _mining(el: Elem, scope: Scope, ctx: Context, fn: str) -> Part:
             raise UnsupportedFeatureError(
                 f"Segment predicates other than <True/> are not supported (found <{pred.tag if pred else 'none'}>)", location=s.xpath
             )
-        models.append((s, sub[0], float(s.get("weight", "1"))))
+        models.append((s, sub[0], s.num("weight", 1.0)))
     if method == "selectFirst":
         if not models:
             raise FormatError("no segment can be selected", location=seg.xpath)
@@ -847,7 +848,7 @@ def _chain(models: list[tuple[Elem, Elem, float]], scope: Scope, ctx: Context, f
             if p.tag != "NumericPredictor":
                 raise UnsupportedFeatureError(f"modelChain: <{p.tag}> in the final RegressionModel", location=p.xpath)
             name = _need(p, "name")
-            if name not in produced or float(p.get("exponent", "1")) != 1.0:
+            if name not in produced or p.num("exponent", 1.0) != 1.0:
                 raise UnsupportedFeatureError(
                     f"modelChain: the final RegressionModel uses {name!r}, not an earlier segment's output", location=p.xpath
                 )
@@ -855,9 +856,9 @@ def _chain(models: list[tuple[Elem, Elem, float]], scope: Scope, ctx: Context, f
             k = pindex.setdefault(id(part), len(parts))
             if k == len(parts):
                 parts.append(part)
-            d[k] = d.get(k, 0.0) + float(_need(p, "coefficient"))
+            d[k] = d.get(k, 0.0) + p.num("coefficient")
         tcoef.append(d)
-        ticpt.append(float(t.get("intercept", "0")))
+        ticpt.append(t.num("intercept", 0.0))
     J = len(rows)
     A = np.zeros((J, len(parts)))
     b = np.zeros(J)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...errors import FormatError, UnsupportedFeatureError
+from ...errors import FormatError, LimitExceededError, PortamodelError, UnsupportedFeatureError
 from ...ir import Apply, Constant, Derive, Field, FieldRef, Metadata, Model, Target
 from ._expr import emit_derived, is_nan_token, typed_value
+from ._fast import fast_tree
 from ._models import MODEL_TAGS, Context, convert_model, finalize, model_children
 from ._scope import Builder, Scope
-from ._fast import fast_tree
 from ._tree import RawTree, TreeCollector
 from ._xml import Elem, Limits, local_name, lxml_xpath, parse
 
@@ -61,15 +61,19 @@ class _DocInfo:
             raise FormatError(f"a TreeModel needs exactly one root Node, found {len(nodes)}", location=lxml_xpath(tm))
         collector = TreeCollector(tm, self)  # validates the strategies
         self.fast_used = getattr(self, "fast_used", 0)
-        tree = None if not USE_FAST_PATH else fast_tree(
-            tm,
-            nodes[0],
-            self,
-            self._etree,
-            where=collector.where,
-            classification=collector.classification,
-            mvs=collector.mvs,
-            return_last=collector.return_last,
+        tree = (
+            None
+            if not USE_FAST_PATH
+            else fast_tree(
+                tm,
+                nodes[0],
+                self,
+                self._etree,
+                where=collector.where,
+                classification=collector.classification,
+                mvs=collector.mvs,
+                return_last=collector.return_last,
+            )
         )
         if tree is None:
             tree = collector.walk(nodes[0])
@@ -154,7 +158,9 @@ class _DocInfo:
                 raise FormatError(f"target {name!r} is not in the DataDictionary", location=str(where))
             labels = [v.get("value", "") for v in _kids(f, "Value") if v.get("property", "valid") == "valid"]
             if len(labels) < 2:
-                raise UnsupportedFeatureError(f"classification target {name!r} must list its categories (Value elements)", location=str(where))
+                raise UnsupportedFeatureError(
+                    f"classification target {name!r} must list its categories (Value elements)", location=str(where)
+                )
             self._classes[name] = labels
         return self._classes[name]
 
@@ -189,8 +195,12 @@ def read_pmml(source: bytes | Path, *, huge_tree: bool = False, limits: Limits |
     where = str(source) if isinstance(source, Path) else "input"
     try:
         return _convert(root, info)
-    except RecursionError:  # pragma: no cover - absurd nesting of expressions
-        raise FormatError("expressions nest too deeply", location=where) from None
+    except RecursionError:
+        raise LimitExceededError("expressions nest too deeply", location=where) from None
+    except PortamodelError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:  # pragma: no cover - a reader bug
+        raise FormatError(f"cannot read this PMML ({type(exc).__name__}: {exc})", location=where) from exc
 
 
 def _convert(root: Elem, info: _DocInfo) -> Model:

@@ -633,7 +633,6 @@ class TreeCollector:
         )
 
 
-
 def _to_elem(el: Any) -> Elem:
     """Copy a (small) lxml predicate subtree into :class:`Elem` objects."""
     top = Elem(local_name(el.tag), "", dict(el.attrib), None)
@@ -852,7 +851,9 @@ def _values(
             if k is None:
                 k = _numeric_match(index, text)
             if k is None:
-                what = "ScoreDistribution without a value" if text == "" else f"class {text!r} is not one of the target's categories {classes}"
+                what = (
+                    "ScoreDistribution without a value" if text == "" else f"class {text!r} is not one of the target's categories {classes}"
+                )
                 raise FormatError(what, location=str(where))
             table[i] = k
         return table[inv.ravel()]

@@ -69,6 +69,18 @@ class Elem:
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.attrib.get(name, default)
 
+    def num(self, name: str, default: float | None = None) -> float:
+        """Attribute ``name`` as a number (``default`` if absent; required if no default)."""
+        text = self.attrib.get(name)
+        if text is None:
+            if default is None:
+                raise FormatError(f"<{self.tag}> needs a {name!r} attribute", location=self.xpath)
+            return default
+        try:
+            return float(text)
+        except ValueError:
+            raise FormatError(f"{name}={text!r} is not a number", location=self.xpath) from None
+
     def find(self, tag: str) -> Elem | None:
         for c in self.children:
             if c.tag == tag:
@@ -181,10 +193,8 @@ class _ChunkReader:
 
 def check_prolog(head: bytes) -> None:
     """Refuse a DOCTYPE (it must come before the root element) without parsing it."""
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = head.decode("utf-16", errors="ignore")
-    else:
-        text = head.decode("latin-1")
+    utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
+    text = head.decode("utf-16", errors="ignore") if utf16 else head.decode("latin-1")
     i = 0
     n = len(text)
     while i < n:
@@ -327,6 +337,9 @@ def _to_elems(root: Any, payloads: dict[Any, Any], limits: Limits, where: str) -
 def _syntax_error(exc: Any, where: str) -> PortamodelError:
     msg = str(exc)
     line = getattr(exc, "lineno", None) or (exc.position[0] if getattr(exc, "position", None) else None)
+    log = [e for e in getattr(exc, "error_log", None) or [] if getattr(e, "message", "")]
+    if log:  # iterparse's own message is often generic ("no element found"); libxml2's log is precise
+        msg, line = log[-1].message, log[-1].line
     loc = f"{where}, line {line}" if line else where
     low = msg.lower()
     if "excessive depth" in low or "huge" in low or "xml_parse_huge" in low:
