@@ -420,6 +420,8 @@ def test_score_refuses_to_overwrite_its_input(capsys: pytest.CaptureFixture[str]
     data.write_bytes(EXAMPLE_DATA.read_bytes())
     code, _, err = run(capsys, "score", EXAMPLE_MODEL, data, "-o", data)
     assert code == 2 and "also an input" in one_error_line(err)
+    code, _, err = run(capsys, "score", "-", "-", "-o", "-")
+    assert code == 2 and "stdin" in one_error_line(err)
     assert data.read_bytes() == EXAMPLE_DATA.read_bytes()
 
 

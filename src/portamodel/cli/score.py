@@ -163,10 +163,10 @@ def _cells(values: NDArray[Any]) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    _refuse_clobbering_inputs(args)
     model = load_model(args.model, args.format, options(args.read_options))
     na_values = [v for v in args.na_values.split(",") if v != ""] if args.na_values else []
     header = output_header(model, args.id_column)
-    _refuse_clobbering_inputs(args)
     show = not args.no_progress and sys.stderr.isatty()
     with _open_data(args.data) as (fh, total_bytes, position):
         reader = ChunkReader(fh, model.inputs, label=args.data, delimiter=args.delimiter, na_values=na_values, id_column=args.id_column)
@@ -184,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _refuse_clobbering_inputs(args: argparse.Namespace) -> None:
+    if args.model == "-" and args.data == "-":
+        raise UsageError("MODEL and DATA cannot both be read from stdin ('-')")
     if args.output == "-":
         return
     out = Path(args.output)
