@@ -13,9 +13,11 @@ onnxruntime's rules that the IR reproduces exactly:
   splits) are one set-membership split; shared subtrees are copied (the IR holds a forest);
 - with one target, only ``PROBIT`` post-transforms are applied, and a leaf's first weight is used;
 - TreeEnsembleClassifier with two classes and weights for one class only ("binary case"): the
-  summed score ``s`` is the probability of ``classes[1]`` (``[1 - s, s]`` when all weights are
-  non-negative, else ``[-s, s]`` or ``[sigmoid(-s), sigmoid(s)]`` under ``LOGISTIC``), and labels are chosen by
-  ``s > 0.5`` (non-negative weights) or ``s > 0``.
+  summed score ``s`` stands for ``classes[1]``: ``[sigmoid(-s), sigmoid(s)]`` under ``LOGISTIC``,
+  else ``[1 - s, s]`` when all weights are non-negative and ``[-s, s]`` otherwise; labels are
+  chosen by ``s > 0.5`` (non-negative weights) or ``s > 0``. With the weights on class 1 the
+  outputs are ``post_transform([0, s])`` and a single base value is ignored (checked against
+  onnxruntime 1.32).
 
 Constructs whose onnxruntime behaviour is unspecified or disagrees with the ONNX specification
 (``PROBIT``, ``MIN`` aggregation, two base values in the binary case, TreeEnsemble-5 post-transforms
@@ -489,6 +491,11 @@ def read_tree_classifier(
         return np.array([sum(w for _, w in table.leaf_weights[i])])
 
     if c == 0:
+        if all_pos and post == "logistic":  # [sigmoid(-s), sigmoid(s)] but labels s > 0.5 (onnxruntime 1.32)
+            p = build(single, 1, np.array([b0]), "logistic")
+            proba = Proba2(p)
+            note = "onnxruntime labels this binary TreeEnsembleClassifier by score > 0.5 but outputs sigmoid(score) as probabilities"
+            return Labels(source=proba, classes=classes, etype=lab_etype, note=note), proba
         if all_pos:  # [1 - s, s], labels s > 0.5
             p = build(single, 1, np.array([b0]), "identity")
             proba = Proba2(p)
@@ -508,9 +515,9 @@ def read_tree_classifier(
     def class1(i: int) -> NDArray[np.float64]:
         return np.array([0.0, sum(w for _, w in table.leaf_weights[i])])
 
-    scores = build(class1, 2, np.array([b0, 0.0]), post)  # post([b0, s])
+    scores = build(class1, 2, np.zeros(2), post)  # post([0, s]): onnxruntime ignores a single base value here
     note = None
-    if all_pos or b0 != 0 or post not in ("identity", "logistic", "softmax"):
+    if all_pos or post not in ("identity", "logistic", "softmax"):
         note = (
             "onnxruntime labels this binary TreeEnsembleClassifier by a threshold on the class-1 score "
             "that its probabilities do not reflect"
