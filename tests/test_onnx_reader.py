@@ -252,10 +252,7 @@ def test_shared_subtrees_are_copied_but_an_explosion_is_refused() -> None:
         nodes_treeids=[0] * n,
         nodes_nodeids=list(range(n)),
         nodes_featureids=[0] * n,
-        nodes_modes=[
-            *("BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "LEAF", "LEAF", "LEAF", "LEAF"),
-            *("BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ", "LEAF", "LEAF", "LEAF", "LEAF"),
-        ],
+        nodes_modes=[*(["BRANCH_LEQ"] * depth), "LEAF"],
         nodes_values=[0.0] * n,
         nodes_truenodeids=[i + 1 for i in range(depth)] + [0],
         nodes_falsenodeids=[i + 1 for i in range(depth)] + [0],
