@@ -16,6 +16,9 @@ Semantics worth knowing:
 - Labels have the classes' type: int64, float64, bool, or object (strings / mixed).
 - ``predict_proba`` on a regression model raises :class:`~portamodel.errors.InputError`.
 - Bad input raises :class:`~portamodel.errors.InputError` naming the column, row and value.
+- ``threads=`` (``predict``, ``predict_proba``, ``outputs``): threads scoring row chunks of a tree
+  ensemble; None (default) uses one thread for small batches and ``min(4, cpu count)`` for large
+  ones. Linear models and MLPs are single BLAS calls that use the BLAS library's own threads.
 
 >>> from portamodel.ir import Field, LinearModel, Model, Target
 >>> model = Model(
@@ -38,19 +41,24 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from ..ir import Model
+from ._parallel import check_threads
 from ._plan import Plan, get_plan
 
 __all__ = ["Plan", "get_plan", "outputs", "predict", "predict_proba"]
 
 
-def _check_options(options: dict[str, Any]) -> None:
+def _threads(options: dict[str, Any]) -> int | None:
     if options:
-        raise InputError(f"unknown option(s): {', '.join(sorted(options))}")
+        threads = options.pop("threads", None)
+        if options:
+            raise InputError(f"unknown option(s): {', '.join(sorted(options))}")
+        return check_threads(threads)
+    return None
 
 
-def outputs(model: Model, X: Any) -> NDArray[np.float64]:
+def outputs(model: Model, X: Any, *, threads: int | None = None) -> NDArray[np.float64]:
     """Estimator outputs after the output transform, shape ``(n_rows, n_outputs)``."""
-    return get_plan(model).outputs(X)
+    return get_plan(model).outputs(X, check_threads(threads))
 
 
 def predict_proba(model: Model, X: Any, **options: Any) -> NDArray[np.float64]:
@@ -60,11 +68,11 @@ def predict_proba(model: Model, X: Any, **options: Any) -> NDArray[np.float64]:
     tree, missing inputs to a linear model) are NaN. A regression model raises
     :class:`~portamodel.errors.InputError`: there are no probabilities to give.
     """
-    _check_options(options)
+    threads = _threads(options)
     plan = get_plan(model)
     if plan.task != "classification":
         raise InputError("predict_proba needs a classifier; this model is a regression (use predict)")
-    return _probabilities(plan, plan.outputs(X))
+    return _probabilities(plan, plan.outputs(X, threads))
 
 
 def predict(model: Model, X: Any, **options: Any) -> NDArray[Any]:
@@ -74,9 +82,9 @@ def predict(model: Model, X: Any, **options: Any) -> NDArray[Any]:
     labels' type: int64 for integer classes, float64 for float classes, bool for booleans, object
     for strings or mixed types. A row whose probabilities are NaN gets ``None`` (object array).
     """
-    _check_options(options)
+    threads = _threads(options)
     plan = get_plan(model)
-    out = plan.outputs(X)
+    out = plan.outputs(X, threads)
     if plan.task == "regression":
         return np.ascontiguousarray(out[:, 0])
     return _labels(plan, _probabilities(plan, out))
