@@ -156,14 +156,14 @@ class _Forest:
                 ("<=", False): ("<", -_DBL_MAX), ("<", False): "never", (">=", False): "always",
                 (">", False): (">=", -_DBL_MAX), ("==", False): ("<", -_DBL_MAX), ("!=", False): (">=", -_DBL_MAX),
             }  # fmt: skip
-            rule = table[(op, bool(pos))]
+            rule: Any = table[(op, bool(pos))]
             if rule == "always":
                 self._set_split(slot, "not_in", ())
                 return
             if rule == "never":
                 self._set_split(slot, "in", ())
                 return
-            op, t = rule  # type: ignore[misc]
+            op, t = rule
         self.op[slot] = OP_CODE[op]
         self.threshold[slot] = float(t)
 

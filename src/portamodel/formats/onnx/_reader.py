@@ -308,7 +308,7 @@ class _Reader:
             _check_consistent(label.source, prob_sym, self.where)
         est_sym = prob_sym if prob_sym is not None else label.source  # type: ignore[union-attr]
         binary = isinstance(est_sym, Proba2)
-        core = est_sym.p if binary else est_sym
+        core: Scores = est_sym.p if isinstance(est_sym, Proba2) else est_sym
         width = core.width
         classification = label is not None or binary or isinstance(prob_sym, ZipProba) or classes is not None
         if not classification and width > 1:
@@ -354,7 +354,7 @@ class _Reader:
                 f[f >= 0] = remap[f[f >= 0]]
                 parts["feature"] = f
             parts["features"] = feats
-            est: Any = TreeEnsemble(**parts, post_transform=core.post)
+            est: Any = TreeEnsemble(**parts, post_transform=core.post)  # type: ignore[arg-type]
         else:
             feats, remap = _dedupe(core.features)
             layers = list(core.layers)
@@ -577,7 +577,7 @@ def _constant(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     if node.has("value_int"):
         return [Const(np.array(node.int("value_int"), dtype=np.int64))]
     if node.has("value_ints"):
-        return [Const(node.ints("value_ints"))]
+        return [Const(node.ints("value_ints"))]  # type: ignore[arg-type]
     if node.has("value_string"):
         return [Const(np.array(node.string("value_string"), dtype=object))]
     if node.has("value_strings"):
@@ -665,9 +665,10 @@ def _etype_of(arr: NDArray[Any]) -> str | None:
 
 
 def _cast_labels(lab: Labels, to: str) -> Labels:
-    classes = lab.classes
+    classes: tuple[Any, ...] | None = lab.classes
     if classes is None:
         classes = tuple(range(_source_width(lab.source)))
+    new: tuple[Any, ...]
     try:
         if to == "string":
             new = tuple(c if isinstance(c, str) else str(c) for c in classes)
@@ -752,7 +753,7 @@ def _new_dims(dims: tuple[int, ...], shape: list[int], allowzero: int) -> tuple[
         if d == 0:
             if i >= len(full):
                 raise Unplaced(f"reshape to {shape}")
-            rest[i - 1] = full[i]  # type: ignore[call-overload]
+            rest[i - 1] = full[i]  # type: ignore[assignment,call-overload]
     if first not in (-1, 0):
         raise Unplaced(f"reshape to {shape} fixes the number of rows")
     if first == -1 and -1 in rest:
@@ -1536,16 +1537,19 @@ def _lookup_tables(node: NodeView) -> tuple[list[Any], list[Any], Any, str, str]
         raise FormatError(f"{len(keys)} keys but {len(values)} values", location=where)
     if vetype in ("float", "double"):
         values = [float(v) for v in values]
-        default = float(default)
+        default = float(default)  # type: ignore[arg-type]
     elif vetype != "string":
         values = [int(v) for v in values]
-        default = int(default)
+        default = int(default)  # type: ignore[arg-type,call-overload]
     return keys, values, default, ketype, vetype
 
 
 @handles("LabelEncoder", domain=ML)
 def _label_encoder(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = r.cols(args[0])
+    keys: list[Any]
+    values: list[Any]
+    default: Any
     if node.has("classes_strings"):
         classes = node.strings("classes_strings") or []
         if x.etype == "string":
@@ -1580,15 +1584,19 @@ def _label_encoder(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 @handles("CategoryMapper", domain=ML)
 def _category_mapper(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = r.cols(args[0])
-    cs, ci = node.strings("cats_strings") or [], node.ints("cats_int64s")
-    ci_list = [] if ci is None else [int(v) for v in ci]
+    cs: list[Any] = node.strings("cats_strings") or []
+    ci = node.ints("cats_int64s")
+    ci_list: list[Any] = [] if ci is None else [int(v) for v in ci]
     if len(cs) != len(ci_list):
         raise FormatError("cats_strings and cats_int64s differ in length", location=node.where)
+    keys: list[Any]
+    values: list[Any]
+    default: Any
     if x.etype == "string":
         keys, values, default, vetype = cs, ci_list, node.int("default_int64", -1), "int64"
     else:
         keys, values, default, vetype = ci_list, cs, node.string("default_string", "_Unused"), "string"
-    table = dict(zip(keys, values))
+    table: dict[Any, Any] = dict(zip(keys, values))
     missing = table.get("", default) if x.etype == "string" else default
     outs = []
     for name in x.names:
