@@ -318,8 +318,8 @@ def _map_values(el: Elem, scope: Scope, name: str, dtype: str | None) -> str:
     if len(pairs) != 1:
         raise UnsupportedFeatureError(f"MapValues with {len(pairs)} FieldColumnPairs (only one is supported)", location=el.xpath)
     col = scope.col(_attr(pairs[0], "field"), el.xpath)
-    in_column = _attr(pairs[0], "column")
-    out_column = _attr(el, "outputColumn")
+    in_column = _local(_attr(pairs[0], "column").rpartition(":")[2])  # "data:input" -> "input"
+    out_column = _local(_attr(el, "outputColumn").rpartition(":")[2])
     table = el.find("InlineTable")
     if table is None:
         raise UnsupportedFeatureError("MapValues without an InlineTable (TableLocator) is not supported", location=el.xpath)

@@ -337,19 +337,29 @@ def _metadata(root: Elem, top: Elem) -> Metadata:
     extra: dict[str, str] = {}
     if root.get("version"):
         extra["pmml_version"] = root.get("version", "")
-    producer = version = description = created = ""
+    fields = {"name": top.get("modelName", ""), "description": "", "producer": "", "producer_version": "", "version": "", "created": ""}
     if header is not None:
-        description = header.get("description", "")
+        fields["description"] = header.get("description", "")
+        fields["version"] = header.get("modelVersion", "")
         if header.get("copyright"):
             extra["copyright"] = header.get("copyright", "")
         app = header.find("Application")
         if app is not None:
-            producer, version = app.get("name", ""), app.get("version", "")
+            fields["producer"], fields["producer_version"] = app.get("name", ""), app.get("version", "")
         ts = header.find("Timestamp")
         if ts is not None:
-            created = ts.text.strip()
+            fields["created"] = ts.text.strip()
+        mine = {e.get("name", ""): e.get("value", "") for e in header.findall("Extension") if e.get("extender") == "portamodel"}
+        if mine:  # written by portamodel: the original metadata
+            extra.pop("pmml_version", None)
+            for key, value in mine.items():
+                if key.startswith("extra."):
+                    extra[key[6:]] = value
+                elif key in fields:
+                    fields[key] = value
+            fields["producer"] = mine.get("producer", "")
+            fields["producer_version"] = mine.get("producer_version", "")
+            return Metadata(**fields, extra=extra)
     if top.get("algorithmName"):
         extra["algorithm"] = top.get("algorithmName", "")
-    return Metadata(
-        name=top.get("modelName", ""), description=description, producer=producer, producer_version=version, created=created, extra=extra
-    )
+    return Metadata(**fields, extra=extra)

@@ -320,7 +320,7 @@ def _to_elems(root: Any, payloads: dict[Any, Any], limits: Limits, where: str) -
             if not isinstance(tag, str):
                 continue  # comments, processing instructions, entity references
             name = local_name(tag)
-            if name in _SKIP or (name == "Node" and dst.tag == "TreeModel"):
+            if (name in _SKIP and not (name == "Extension" and dst.tag == "Header")) or (name == "Node" and dst.tag == "TreeModel"):
                 continue
             count += 1
             if count > limits.max_elements:
