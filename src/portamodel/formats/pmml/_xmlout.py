@@ -1,11 +1,9 @@
 """A small, fast XML text builder for the PMML writer (no lxml needed to write).
 
->>> x = XmlOut()
+>>> x = XmlOut(indent=False)
 >>> x.open("PMML", {"version": "4.4"}); x.leaf("Header", {"description": 'a "b" & c'}); x.close("PMML")
->>> print(x.text(), end="")
-<PMML version="4.4">
-        <Header description="a &quot;b&quot; &amp; c"/>
-</PMML>
+>>> x.text()
+'<PMML version="4.4"><Header description="a &quot;b&quot; &amp; c"/></PMML>'
 """
 
 from __future__ import annotations
