@@ -114,12 +114,24 @@ def _load_bytes(source: object, max_bytes: int) -> tuple[str | None, bytes]:
             fh.seek(0)
             if head == _GZIP_MAGIC:
                 return label, _gunzip(iter(lambda: fh.read(_CHUNK), b""), max_bytes, label)
-            data = fh.read(max_bytes + 1)
+            # in chunks: read(max_bytes + 1) would reserve max_bytes (1 GiB) up front, which fails
+            # with MemoryError under an address-space limit even for a tiny file
+            data = b"".join(_capped_chunks(fh, max_bytes + 1))
     except OSError as exc:
         raise PortamodelError(f"cannot read file: {exc.strerror or exc}", location=label) from None
     if len(data) > max_bytes:
         raise LimitExceededError(f"file is larger than max_bytes={max_bytes}", location=label)
     return label, data
+
+
+def _capped_chunks(fh: Any, limit: int) -> Iterator[bytes]:
+    """At most ``limit`` bytes of ``fh``, in chunks of at most ``_CHUNK``."""
+    while limit > 0:
+        chunk = fh.read(min(_CHUNK, limit))
+        if not chunk:
+            return
+        limit -= len(chunk)
+        yield chunk
 
 
 def _slices(data: bytes) -> Iterator[bytes]:
