@@ -84,6 +84,17 @@ def test_tree_ensembles_run_the_same_in_onnxruntime_ml_opset5(model: Model) -> N
     _check_everything(model, sample_inputs(model, 60, seed=4), tree_opset=5)
 
 
+@given(models(families=("tree",), steps=False, float_inputs=False))
+def test_float32_trees_keep_every_decision_in_ml_opset1(model: Model) -> None:
+    # float attributes only: thresholds are rounded so float32 inputs take the same paths
+    est = model.estimator.replace(input_dtype="float32", accumulate_dtype="float32")  # type: ignore[union-attr]
+    model = Model(inputs=model.inputs, target=model.target, estimator=est, steps=model.steps)
+    X = sample_inputs(model, 60, seed=6)
+    data = _write(model, tree_opset=1)
+    assert_onnxruntime_agrees(model, data, X, rtol=1e-5, atol=1e-5)  # leaf values held in float32
+    assert onnx_format.read(data) == model
+
+
 # -- every PMML / JSON fixture ---------------------------------------------------------------------
 
 MODEL_FILES = sorted(p for p in (ROOT / "tests" / "data" / "pmml").rglob("*.pmml")) + sorted((ROOT / "examples").glob("*.json"))
@@ -279,14 +290,16 @@ def _stump(op: int, missing: int, threshold: float = 0.5, **kw: Any) -> TreeEnse
 
 @pytest.mark.parametrize("op", range(6))
 @pytest.mark.parametrize("missing", range(4))
-@pytest.mark.parametrize("tree_opset", [3, 5])
+@pytest.mark.parametrize("tree_opset", [1, 3, 5])
 def test_every_split_operator_and_missing_action(op: int, missing: int, tree_opset: int) -> None:
-    t = 0.1  # not a float32 value: float32 inputs must still compare like the IR
-    X = {"x": np.array([t, np.nextafter(t, 1), np.nextafter(t, -1), float(np.float32(t)), -3.0, 3.0, np.nan])}
-    for dtype in ("float64", "float32"):
-        est = _stump(op, missing, t, input_dtype=dtype)
-        model = Model(inputs=(_x(),), target=Target(name="y", task="regression"), estimator=est)
-        _check_everything(model, X, tree_opset=tree_opset)
+    for t in (0.1, 0.5):  # 0.1 is not a float32 value: float32 inputs must still compare like the IR
+        f32 = np.float32(t)
+        near = [np.nextafter(f32, np.float32(1)), np.nextafter(f32, np.float32(-1))]
+        X = {"x": np.array([t, np.nextafter(t, 1), np.nextafter(t, -1), float(f32), *map(float, near), -3.0, 3.0, np.nan])}
+        for dtype in ("float64", "float32") if tree_opset != 1 else ("float32",):
+            est = _stump(op, missing, t, input_dtype=dtype)
+            model = Model(inputs=(_x(),), target=Target(name="y", task="regression"), estimator=est)
+            _check_everything(model, X, tree_opset=tree_opset)
 
 
 @pytest.mark.parametrize("tree_opset", [3, 5])
@@ -389,6 +402,8 @@ def test_inputs_outputs_and_options() -> None:
         onnx_format.write(model, colour="blue")
     with pytest.raises(PortamodelError, match="tree_opset"):
         onnx_format.write(model, tree_opset=4)
+    with pytest.warns(LossWarning, match="float32"):  # float64 comparisons cannot be kept in ml opset 1
+        onnx_format.write(Model(inputs=(_x(),), target=Target(name="y", task="regression"), estimator=_stump(0, 0)), tree_opset=1)
     with pytest.raises(PortamodelError, match="on_loss"):
         onnx_format.write(model, on_loss="shrug")
 

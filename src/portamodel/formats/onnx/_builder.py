@@ -21,7 +21,7 @@ class GraphBuilder:
         self.initializers: list[Any] = []
         self.names: set[str] = set(reserved or ())
         self._consts: dict[tuple[str, bytes, tuple[int, ...]], str] = {}
-        self.ml_ops = False
+        self.ml_ops: set[str] = set()
 
     def fresh(self, hint: str) -> str:
         base = hint or "t"
@@ -73,7 +73,7 @@ class GraphBuilder:
                 clean[k] = self.tensor(v)
         node = self.onnx.helper.make_node(op_type, inputs, outs, name=self.fresh(f"{op_type}"), domain=domain or None, **clean)
         if domain == "ai.onnx.ml":
-            self.ml_ops = True
+            self.ml_ops.add(op_type)
         self.nodes.append(node)
         return outs if n_out > 1 else outs[0]
 

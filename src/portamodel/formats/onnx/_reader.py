@@ -404,7 +404,7 @@ def _embedded_model(proto: Any) -> Model | None:
     if META_IR not in props:
         return None
     opts = decode_json(props.get(META_WRITER, ""))
-    if not isinstance(opts, dict) or opts.get("tree_opset") not in (3, 5):
+    if not isinstance(opts, dict) or opts.get("tree_opset") not in (1, 3, 5):
         return None
     from ...errors import PortamodelError
     from ..json import read as read_json

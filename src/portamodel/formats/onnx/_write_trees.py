@@ -1,8 +1,13 @@
-"""IR tree ensembles -> ai.onnx.ml TreeEnsembleRegressor (ml opset 3) or TreeEnsemble (ml opset 5).
+"""IR tree ensembles -> ai.onnx.ml TreeEnsembleRegressor (ml opsets 1 and 3) or TreeEnsemble (ml opset 5).
 
-Both read a double [N, F] input with double thresholds (``nodes_values_as_tensor`` /
-``nodes_splits``), so comparisons are exact; the IR's ``input_dtype="float32"`` becomes a round
-trip through float before the trees. The node only sums (or averages, or takes the maximum); the
+``tree_opset`` 3 and 5 read a double [N, F] input with double thresholds
+(``nodes_values_as_tensor`` / ``nodes_splits``), so comparisons are exact; the IR's
+``input_dtype="float32"`` becomes a round trip through float before the trees. ``tree_opset=1``
+(float attributes only, for old runtimes) compares float32 inputs with float32 thresholds, rounded
+so that every decision stays the same for float32 inputs: ``<=`` and ``>`` round the threshold
+down to the largest float32 not above it, ``<`` and ``>=`` round it up, ``==`` keeps only a float32
+threshold (otherwise the test can never hold). Float64 comparisons, and leaf values or sums that
+float32 cannot hold, are reported as losses. The node only sums (or averages, or takes the maximum); the
 rest of the IR's aggregation and the output transform are separate nodes, which sidesteps
 onnxruntime's TreeEnsemble post-transform quirks:
 
@@ -179,7 +184,15 @@ def write_trees(b: GraphBuilder, est: TreeEnsemble, x: str, *, tree_opset: int, 
     """Scores [N, K] (double) of ``est`` before its post-transform, for the features in ``x``."""
     onnx = b.onnx
     K = est.n_outputs
-    if est.input_dtype == "float32":
+    where = "Model.estimator (TreeEnsemble)"
+    if tree_opset == 1:
+        x = b.op("Cast", [x], "features_f32", to=onnx.TensorProto.FLOAT)
+        if est.input_dtype == "float64":
+            report_loss("ai.onnx.ml 1 trees compare in float32: inputs are rounded to float32", on_loss=on_loss, location=where)
+        values = est.values if est.base_score is None else np.concatenate([est.values.ravel(), est.base_score])
+        if est.accumulate_dtype == "float64" or not np.array_equal(values.astype(np.float32).astype(np.float64), values, equal_nan=True):
+            report_loss("ai.onnx.ml 1 trees hold leaf values and sums in float32", on_loss=on_loss, location=where)
+    elif est.input_dtype == "float32":
         x = b.op("Cast", [b.op("Cast", [x], to=onnx.TensorProto.FLOAT)], "features_f32", to=onnx.TensorProto.DOUBLE)
     if tree_opset == 3 and est.accumulate_dtype == "float64":
         report_loss(
@@ -188,6 +201,7 @@ def write_trees(b: GraphBuilder, est: TreeEnsemble, x: str, *, tree_opset: int, 
             on_loss=on_loss,
             location="Model.estimator (TreeEnsemble)",
         )
+    base = est.base_score if est.base_score is not None else np.zeros(K)
     base = est.base_score if est.base_score is not None else np.zeros(K)
     if est.aggregation == "median":
         T = est.n_trees
@@ -211,7 +225,7 @@ def write_trees(b: GraphBuilder, est: TreeEnsemble, x: str, *, tree_opset: int, 
         vals, mode = _leaf_values(est)
         trees = _convert(est, vals)
         agg = "max" if mode == "max" else "sum"
-        out = _emit(b, trees, x, K, agg, tree_opset, base=base if (tree_opset == 3 and mode != "divide") else None)
+        out = _emit(b, trees, x, K, agg, tree_opset, base=base if (tree_opset != 5 and mode != "divide") else None)
         if mode == "divide":
             total = float(est.n_trees) if est.tree_weights is None else float(np.sum(est.tree_weights))
             out = b.op("Div", [out, b.const(np.array(total))])
@@ -229,10 +243,46 @@ def write_trees(b: GraphBuilder, est: TreeEnsemble, x: str, *, tree_opset: int, 
 def _emit(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str, tree_opset: int, base: NDArray[np.float64] | None = None) -> str:
     if tree_opset == 5:
         return _emit5(b, trees, x, K, agg)
-    return _emit3(b, trees, x, K, agg, base)
+    return _emit3(b, trees, x, K, agg, base, as_float=tree_opset == 1)
 
 
-def _emit3(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str, base: NDArray[np.float64] | None) -> str:
+_F32_INF = np.float32(np.inf)
+
+
+def _f32_down(t: float) -> float:
+    """The largest float32 not above ``t``."""
+    with np.errstate(over="ignore"):
+        f = np.float32(t)
+    return float(f) if not float(f) > t else float(np.nextafter(f, -_F32_INF))  # compare in float64
+
+
+def _f32_up(t: float) -> float:
+    """The smallest float32 not below ``t``."""
+    with np.errstate(over="ignore"):
+        f = np.float32(t)
+    return float(f) if not float(f) < t else float(np.nextafter(f, _F32_INF))
+
+
+def float32_threshold(mode: str, t: float) -> float:
+    """A float32 threshold that makes the same decision as ``t`` for every float32 input.
+
+    >>> float32_threshold("<=", 0.1) <= 0.1 < float32_threshold("<", 0.1)
+    True
+    >>> import math; math.isnan(float32_threshold("==", 0.1)), float32_threshold("==", 0.5)
+    (True, 0.5)
+    """
+    if math.isnan(t) or math.isinf(t):
+        return t
+    if mode in ("<=", ">"):
+        return _f32_down(t)
+    if mode in ("<", ">="):
+        return _f32_up(t)
+    with np.errstate(over="ignore"):
+        exact = float(np.float32(t)) == t
+    return t if exact else math.nan  # x == t is never true for a float32 x
+
+
+def _emit3(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str, base: NDArray[np.float64] | None, *, as_float: bool) -> str:
     onnx = b.onnx
     tids: list[int] = []
     nids: list[int] = []
@@ -269,7 +319,7 @@ def _emit3(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str, base: 
             else:
                 feats.append(n.feature)
                 modes.append(_MODES3[n.mode])
-                thr.append(n.threshold)
+                thr.append(float32_threshold(n.mode, n.threshold) if as_float else n.threshold)
                 tn.append(pos[n.true])
                 fn.append(pos[n.false])
                 tracks.append(int(n.tracks))
@@ -279,19 +329,26 @@ def _emit3(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str, base: 
         nodes_nodeids=nids,
         nodes_featureids=feats,
         nodes_modes=modes,
-        nodes_values_as_tensor=np.array(thr, dtype=np.float64),
         nodes_truenodeids=tn,
         nodes_falsenodeids=fn,
         nodes_missing_value_tracks_true=tracks,
         target_treeids=w_t,
         target_nodeids=w_n,
         target_ids=w_k,
-        target_weights_as_tensor=np.array(w_v, dtype=np.float64),
         aggregate_function="MAX" if agg == "max" else "SUM",
         post_transform="NONE",
     )
+    if as_float:
+        attrs["nodes_values"] = thr
+        attrs["target_weights"] = w_v
+    else:
+        attrs["nodes_values_as_tensor"] = np.array(thr, dtype=np.float64)
+        attrs["target_weights_as_tensor"] = np.array(w_v, dtype=np.float64)
     if base is not None and np.any(base != 0):
-        attrs["base_values_as_tensor"] = np.asarray(base, dtype=np.float64)
+        if as_float:
+            attrs["base_values"] = [float(v) for v in base]
+        else:
+            attrs["base_values_as_tensor"] = np.asarray(base, dtype=np.float64)
     scores = b.op("TreeEnsembleRegressor", [x], "tree_scores", domain=ML, **attrs)
     return b.op("Cast", [scores], "scores", to=onnx.TensorProto.DOUBLE)
 

@@ -37,15 +37,16 @@ def write_model(model: Model, *, on_loss: OnLoss = "warn", tree_opset: int = 3, 
     """Serialize ``model`` as ONNX bytes.
 
     ``tree_opset``: 3 writes TreeEnsembleRegressor (ai.onnx.ml 3, double thresholds, float32
-    scores), 5 writes TreeEnsemble (ai.onnx.ml 5, double throughout). ``on_loss`` says what to do
+    scores), 5 writes TreeEnsemble (ai.onnx.ml 5, double throughout), 1 writes float attributes
+    only (ai.onnx.ml 1: float32 comparisons with thresholds rounded to keep float32 decisions). ``on_loss`` says what to do
     when the graph cannot reproduce something exactly (see :mod:`portamodel.diagnostics`).
     ``embed_ir`` stores the IR in the file so that reading it back gives the same model.
     """
     if options:
         raise PortamodelError(f"unknown option(s) for the onnx writer: {', '.join(sorted(options))}")
     check_on_loss(on_loss)
-    if tree_opset not in (3, 5):
-        raise PortamodelError(f"tree_opset must be 3 or 5, got {tree_opset!r}")
+    if tree_opset not in (1, 3, 5):
+        raise PortamodelError(f"tree_opset must be 1, 3 or 5, got {tree_opset!r}")
     if not isinstance(model, Model):
         raise PortamodelError(f"expected a portamodel.Model, got {type(model).__name__}")
     proto = build_model_proto(model, on_loss=on_loss, tree_opset=tree_opset)
@@ -90,7 +91,8 @@ def build_model_proto(model: Model, *, on_loss: OnLoss, tree_opset: int) -> Any:
     opset = 19 if w.needs_opset19 else OPSET
     opsets = [onnx.helper.make_opsetid("", opset)]
     if b.ml_ops:
-        opsets.append(onnx.helper.make_opsetid("ai.onnx.ml", tree_opset if isinstance(est, TreeEnsemble) and tree_opset == 5 else 3))
+        ml = {1: 2 if "LabelEncoder" in b.ml_ops else 1, 3: 3, 5: 5}[tree_opset]
+        opsets.append(onnx.helper.make_opsetid("ai.onnx.ml", ml))
     proto = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="portamodel", producer_version=__version__)
     proto.ir_version = max(8, onnx.helper.find_min_ir_version_for(opsets))
     if model.metadata.description:
