@@ -46,7 +46,7 @@ from ..ir import TreeEnsemble
 from ..ir.tree import MISSING_FALSE, MISSING_NULL, MISSING_STOP, MISSING_TRUE, OP_CODE
 from ._transforms import NORMALIZATION_FUNCTIONS
 
-__all__ = ["PerfectForest", "aggregate"]
+__all__ = ["PerfectForest", "aggregate", "float32_threshold", "tree_sum"]
 
 F64 = NDArray[np.float64]
 IntP = NDArray[np.intp]
@@ -60,9 +60,33 @@ MAX_PERFECT_SLOTS = 1 << 21
 #: Rows up to which every level is walked in blocks (fewest numpy calls); above, the top block only.
 SMALL_BATCH = 8
 
-_MAGIC = np.uint64(0x0102040810204080)  # (8 bytes of 0/1) * _MAGIC >> 56 == the 8 bits packed
-_SHIFT56 = np.uint64(56)
-_SHIFT8 = np.uint64(8)
+_F32_EDGE = float(np.finfo(np.float32).max) + 2.0**103  # the float64 values rounding to +-inf in float32 start here
+
+
+def float32_threshold(t: F64) -> F64:
+    """``t'`` such that ``float32(x) <= t`` exactly when ``x <= t'``, for every non-NaN float64 ``x``.
+
+    Lets float32 trees compare the float64 input directly: ``t'`` is the midpoint between the
+    largest float32 ``<= t`` and the next float32 (or just below it when a tie rounds up, by
+    round-half-to-even).
+
+    >>> t = float32_threshold(np.array([0.1]))
+    >>> x = np.array([0.1, 0.10000000149011612, 0.1000000015])
+    >>> (x.astype(np.float32).astype(np.float64) <= 0.1).tolist() == (x <= t).tolist()
+    True
+    """
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        f = t.astype(np.float32)
+    f = np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f).astype(np.float32)
+    up = np.nextafter(f, np.float32(np.inf))
+    f64, up64 = f.astype(np.float64), up.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mid = (f64 + up64) / 2.0
+    mid = np.where(np.isposinf(up64), _F32_EDGE, np.where(np.isneginf(f64), -_F32_EDGE, mid))
+    tie_rounds_down = (f.view(np.uint32) & 1) == 0  # a tie rounds to the even neighbour
+    out = np.where(tie_rounds_down, mid, np.nextafter(mid, -np.inf))
+    return np.where(np.isposinf(t), np.inf, out)  # type: ignore[no-any-return]
 
 
 def _exit_table(levels: int) -> NDArray[np.uint8]:
@@ -83,91 +107,69 @@ def _exit_table(levels: int) -> NDArray[np.uint8]:
 _EXIT_TABLES = {r: _exit_table(r) for r in (1, 2, 3, 4)}
 
 
-def _pack(c: NDArray[np.bool_]) -> NDArray[np.uint64]:
-    """Pack the last axis (8 or 16 booleans, contiguous) into one integer per row."""
-    words = c.view("<u8")
-    bits = words * _MAGIC
-    bits >>= _SHIFT56
-    if words.shape[-1] == 1:
-        return bits[..., 0]
-    hi = bits[..., 1]
-    hi <<= _SHIFT8
-    hi |= bits[..., 0]
-    return hi
-
-
 class _Block:
-    """Tables for walking ``levels`` levels at once from level ``start``."""
+    """Tables for walking ``levels`` (<= 4) levels at once from level ``start``."""
 
-    def __init__(self, start: int, levels: int, feat: list[IntP], thr: list[F64], nan_le: list[NDArray[np.bool_]], n_trees: int) -> None:
+    def __init__(self, start: int, levels: int, feat: list[IntP], thr: list[F64], n_trees: int) -> None:
         self.start, self.levels = start, levels
         self.width = 16 if levels == 4 else 8
         n_roots = n_trees << start
         f = np.zeros((n_roots, self.width), dtype=np.intp)
         t = np.zeros((n_roots, self.width), dtype=np.float64)
-        m = np.zeros((n_roots, self.width), dtype=bool)
         roots = np.arange(n_roots, dtype=np.intp)
         for level in range(levels):
-            d = start + level
             for p in range(1 << level):
                 g = (roots << level) + p
                 j = (1 << level) - 1 + p
-                f[:, j] = feat[d][g]
-                t[:, j] = thr[d][g]
-                m[:, j] = nan_le[d][g]
-        self.feat, self.thr, self.nan_le = f, t, m
+                f[:, j] = feat[start + level][g]
+                t[:, j] = thr[start + level][g]
+        self.feat, self.thr = f, t
         self.exit = _EXIT_TABLES[levels]
-        # the top block, flattened for a column gather of the input
+        self.n_roots = n_roots
+        # the top block (start 0), flattened for a column gather of the input
         self.feat_cols = f.ravel()
         self.thr_cols = t.ravel()
-        self.nan_cols = m.ravel()
+        self.tree_base = np.arange(n_roots, dtype=np.intp) << levels
 
-    def top(self, X: F64, has_nan: bool) -> IntP:
-        """Level-``levels`` global index (``m``, ``n_trees``) for every row, from the roots."""
+    def codes(self, c: NDArray[np.bool_]) -> NDArray[np.uint8]:
+        """Exit positions from the comparison outcomes, ``width`` contiguous booleans per pair."""
+        packed = np.packbits(c.reshape(-1), bitorder="little")
+        return self.exit.take(packed.view("<u2") if self.width == 16 else packed)  # type: ignore[no-any-return]
+
+    def top(self, X: F64) -> IntP:
+        """Level-``levels`` index ``(m, T)`` of every (row, tree) pair, starting at the roots."""
         m = X.shape[0]
-        xv = X[:, self.feat_cols]  # (m, T * width), a column gather (possibly Fortran-ordered)
-        c = np.empty(xv.shape, dtype=bool)  # C order: each pair's bits contiguous for _pack
+        xv = X[0].take(self.feat_cols, mode="clip") if m == 1 else X[:, self.feat_cols]  # a column gather
+        c = np.empty(xv.shape, dtype=bool)  # C order: each pair's bits contiguous
         np.less_equal(xv, self.thr_cols, out=c)
-        if has_nan:
-            miss = np.isnan(xv)
-            c[miss] = np.broadcast_to(self.nan_cols, xv.shape)[miss]
-        code = _pack(c.reshape(m, self.feat.shape[0], self.width))
-        pos = self.exit.take(code)
-        g = np.arange(pos.shape[1], dtype=np.intp) << self.levels
-        return g + pos  # type: ignore[no-any-return]
+        pos = self.codes(c).reshape(m, self.n_roots)
+        return pos + self.tree_base  # type: ignore[no-any-return]
 
-    def step(self, g: IntP, flat: F64, rowoff: IntP | None, has_nan: bool) -> IntP:
-        """From level ``start`` index ``g`` (m, T) to level ``start + levels`` index, per pair."""
+    def step(self, g: IntP, flat: F64, rowoff: IntP | None) -> IntP:
+        """From level-``start`` index ``g`` ``(m, T)`` to the level ``start + levels`` index, per pair."""
         f = self.feat.take(g, axis=0, mode="clip")  # (m, T, width)
         if rowoff is not None:
             f += rowoff[:, :, None]
         xv = flat.take(f, mode="clip")
         c = np.empty(xv.shape, dtype=bool)
         np.less_equal(xv, self.thr.take(g, axis=0, mode="clip"), out=c)
-        if has_nan:
-            miss = np.isnan(xv)
-            if miss.any():
-                c[miss] = self.nan_le.take(g, axis=0, mode="clip")[miss]
-        pos = self.exit.take(_pack(c))
         g <<= self.levels
-        g += pos
+        g += self.codes(c).reshape(g.shape)
         return g
 
 
 class PerfectForest:
     """A compiled tree ensemble (ordered splits, moderate depth); call it with ``(n, n_features)``.
 
-    Use :meth:`supports` to check a model first. Calling it scores all rows at once; callers chunk
-    the rows (see :mod:`._parallel`).
+    Use :meth:`supports` to check a model first. A call scores all the rows it is given; the plan
+    cuts large batches into chunks (see :mod:`._parallel`).
     """
 
     @staticmethod
     def supports(est: TreeEnsemble) -> bool:
         """Whether ``est`` has only ordered splits and fits the perfect layout."""
         internal = est.feature >= 0
-        if not internal.any():
-            return True
-        if not set(np.unique(est.op[internal]).tolist()) <= ORDERED_OPS:
+        if internal.any() and not set(np.unique(est.op[internal]).tolist()) <= ORDERED_OPS:
             return False
         depth = est.max_depth
         return depth <= MAX_PERFECT_DEPTH and (est.n_trees << depth) <= MAX_PERFECT_SLOTS
@@ -176,179 +178,249 @@ class PerfectForest:
         if not self.supports(est):
             raise ValueError("PerfectForest needs ordered splits and a moderate depth; use TreeEvaluator")
         T = self.n_trees = est.n_trees
-        self.n_outputs = est.n_outputs
+        K = self.n_outputs = est.n_outputs
         D = self.depth = est.max_depth
-        self.float32 = est.input_dtype == "float32"
-        self.n_features = len(est.features)
+        NF = self.n_features = len(est.features)
+        self._compile_nodes(est)
+        self._compile_values(est)
+        # blocks of up to 4 levels (not used when stop/null actions need the path)
+        self.blocks: list[_Block] = []
+        start = 0
+        while not self.has_stop and start < D:
+            r = min(4, D - start)
+            self.blocks.append(_Block(start, r, self.feat, self.thr, T))
+            start += r
+        self.top_levels = self.blocks[0].levels if self.blocks else 0
+        del K, NF
+
+    def _compile_nodes(self, est: TreeEnsemble) -> None:
+        """Every split as ``y <= t`` (y = x or -x) with a missing value going to the false child."""
+        NF = self.n_features
         internal = est.feature >= 0
         op = est.op
-        # normalise to x <= t': children (le, gt) and the missing direction
-        swap = internal & ((op == _GT) | (op == _GE))
-        strict = internal & ((op == _LT) | (op == _GE))
-        thr = np.where(strict, np.nextafter(est.threshold, -np.inf), est.threshold)
-        le_child = np.where(swap, est.false_child, est.true_child).astype(np.intp)
-        gt_child = np.where(swap, est.true_child, est.false_child).astype(np.intp)
+        swap = internal & ((op == _GT) | (op == _GE))  # x > t == not (x <= t): children swap
+        strict = internal & ((op == _LT) | (op == _GE))  # x < t == x <= nextafter(t, -inf)
+        t = np.where(strict, np.nextafter(est.threshold, -np.inf), est.threshold)
+        if est.input_dtype == "float32":
+            t = float32_threshold(t)
+        le = np.where(swap, est.false_child, est.true_child).astype(np.intp)
+        gt = np.where(swap, est.true_child, est.false_child).astype(np.intp)
         miss = est.missing
-        nan_le = ((miss == MISSING_TRUE) & ~swap) | ((miss == MISSING_FALSE) & swap)
+        nan_le = internal & (((miss == MISSING_TRUE) & ~swap) | ((miss == MISSING_FALSE) & swap))
+        # NaN <= t is false; where NaN must take the "<=" side, test -x <= nextafter(-t, -inf)
+        # (that is x > t) instead and swap the children again.
+        self.augment = bool(nan_le.any())
+        feat = np.where(nan_le, est.feature + NF, est.feature)
+        thr = np.where(nan_le, np.nextafter(-t, -np.inf), t)
+        true_c = np.where(nan_le, gt, le)
+        false_c = np.where(nan_le, le, gt)
         stop_code = np.where(internal & (miss == MISSING_STOP), 1, np.where(internal & (miss == MISSING_NULL), 2, 0))
         self.has_stop = bool(stop_code.any())
-        self_index = np.arange(est.n_nodes, dtype=np.intp)
-        le_child = np.where(internal, le_child, self_index)
-        gt_child = np.where(internal, gt_child, self_index)
-        feat_all = np.where(internal, est.feature, 0).astype(np.intp)
-        thr_all = np.where(internal, thr, 0.0)
-        nan_all = np.where(internal, nan_le, False)
+        own = np.arange(est.n_nodes, dtype=np.intp)
+        true_c = np.where(internal, true_c, own)  # leaves loop onto themselves
+        false_c = np.where(internal, false_c, own)
+        feat = np.where(internal, feat, 0).astype(np.intp)
+        thr = np.where(internal, thr, 0.0)
 
-        # level by level: the real node behind every slot (leaves repeat themselves downwards)
+        # level by level: the real node behind every slot (a leaf repeats itself downwards)
         self.feat: list[IntP] = []
         self.thr: list[F64] = []
-        self.nan_le: list[NDArray[np.bool_]] = []
-        self.real: list[IntP] = []  # real node of each slot (for stop actions)
+        self.real: list[IntP] = []  # real node of each slot (stop actions)
         self.stop: list[NDArray[np.int8]] = []
         cur = est.roots.astype(np.intp)
-        for _ in range(D):
-            self.feat.append(feat_all[cur])
-            self.thr.append(thr_all[cur])
-            self.nan_le.append(nan_all[cur])
+        for _ in range(self.depth):
+            self.feat.append(feat[cur])
+            self.thr.append(thr[cur])
             self.real.append(cur)
             self.stop.append(stop_code[cur].astype(np.int8))
             nxt = np.empty(cur.shape[0] * 2, dtype=np.intp)
-            nxt[0::2] = gt_child[cur]
-            nxt[1::2] = le_child[cur]
+            nxt[0::2] = false_c[cur]
+            nxt[1::2] = true_c[cur]
             cur = nxt
-        leaf_nodes = cur  # (T * 2**D,)
+        self.leaf_nodes = cur  # (T * 2**depth,)
 
-        # values, pre-multiplied by the tree weights for sums and averages
-        self.acc = np.float32 if est.accumulate_dtype == "float32" else np.float64
-        acc = self.acc
+    def _compile_values(self, est: TreeEnsemble) -> None:
+        acc = np.float32 if est.accumulate_dtype == "float32" else np.float64
+        self.acc = acc
         self.aggregation = est.aggregation
-        tree_of = est.tree_of_node()
         values = est.values.astype(acc)
         w = est.tree_weights
+        tree_of = est.tree_of_node()
         if est.aggregation in ("sum", "average") and w is not None:
             values = (w.astype(acc)[tree_of][:, None] * values).astype(acc)
         self.node_values = values  # by real node id (stop actions)
-        K = self.n_outputs
-        self.leaf_values = values[leaf_nodes] if K > 1 else np.ascontiguousarray(values[leaf_nodes, 0])
+        leaf = values[self.leaf_nodes]
+        self.leaf_values = np.ascontiguousarray(leaf[:, 0]) if self.n_outputs == 1 else leaf
         self.weights = None if w is None else w.astype(acc)
-        self.weight_sum = acc(T) if w is None else acc(np.sum(w, dtype=acc))
-        self.base = est.base_score.astype(acc)  # type: ignore[union-attr]
+        self.weight_sum = acc(self.n_trees) if w is None else acc(np.sum(w, dtype=acc))
+        base = est.base_score.astype(acc)  # type: ignore[union-attr]
+        self.base = None if not base.any() else base
         self.post = NORMALIZATION_FUNCTIONS[est.post_transform]
-
-        # blocks of up to 4 levels (not used when stop/null actions need the path)
-        self.blocks: list[_Block] = []
-        if not self.has_stop and D > 0:
-            start = 0
-            while start < D:
-                r = min(4, D - start)
-                self.blocks.append(_Block(start, r, self.feat, self.thr, self.nan_le, T))
-                start += r
+        self.post_identity = est.post_transform == "identity"
+        # Can the combination overflow or divide by zero? If not, no errstate is needed (it costs
+        # microseconds per call).
+        per_tree = np.zeros(self.n_trees)
+        np.maximum.at(per_tree, tree_of, np.abs(values).max(axis=1).astype(np.float64))
+        bound = float(per_tree.sum()) + (0.0 if self.base is None else float(np.abs(base).max()))
+        limit = float(np.finfo(acc).max) / 4
+        self.quiet = bool(np.isfinite(bound) and bound < limit and self.weight_sum > 0 and np.isfinite(self.weight_sum))
 
     # -- traversal -----------------------------------------------------------------------------
     def leaves(self, X: F64) -> tuple[IntP, IntP | None]:
-        """Bottom-level slot ``(m, T)`` of every (row, tree) pair, and the stop record (or None).
+        """Bottom-level slot ``(m, T)`` of every (row, tree) pair and the stop record (or None).
 
-        The stop record holds, per pair, -1 (no stop), the real node a ``stop`` action ended at,
-        or -2 for ``null``.
+        ``X`` holds the features (and their negations when :attr:`augment`). The stop record holds,
+        per pair, -1 (no stop), the real node a ``stop`` action ended at, or -2 for ``null``.
         """
-        m, T = X.shape[0], self.n_trees
-        if self.depth == 0:
-            return np.broadcast_to(np.arange(T, dtype=np.intp), (m, T)).copy(), None
-        has_nan = bool(np.isnan(X).any())
-        flat = X.ravel()
+        m = X.shape[0]
+        flat = X.reshape(-1)
         rowoff = None if m == 1 else (np.arange(m, dtype=np.intp) * X.shape[1])[:, None]
-        level = 0
         if self.blocks:
-            top = self.blocks[0]
-            g = top.top(X, has_nan)
-            level = top.levels
+            g = self.blocks[0].top(X)
             if m <= SMALL_BATCH:
                 for block in self.blocks[1:]:
-                    g = block.step(g, flat, rowoff, has_nan)
+                    g = block.step(g, flat, rowoff)
                 return g, None
         else:
-            g = np.broadcast_to(np.arange(T, dtype=np.intp), (m, T)).copy()
-        stop = np.full((m, T), -1, dtype=np.intp) if self.has_stop and has_nan else None
-        f = np.empty((m, T), dtype=np.intp)
-        v = np.empty((m, T), dtype=np.float64)
-        t = np.empty((m, T), dtype=np.float64)
-        c = np.empty((m, T), dtype=bool)
-        for d in range(level, self.depth):
+            g = np.empty((m, self.n_trees), dtype=np.intp)
+            g[:] = np.arange(self.n_trees, dtype=np.intp)
+        stop = None
+        if self.has_stop:
+            has_nan = bool(np.isnan(X).any())
+            stop = np.full((m, self.n_trees), -1, dtype=np.intp) if has_nan else None
+        f = np.empty_like(g)
+        v = np.empty(g.shape, dtype=np.float64)
+        t = np.empty(g.shape, dtype=np.float64)
+        c = np.empty(g.shape, dtype=bool)
+        for d in range(self.top_levels, self.depth):
             np.take(self.feat[d], g, out=f, mode="clip")
             if rowoff is not None:
                 f += rowoff
             np.take(flat, f, out=v, mode="clip")
             np.take(self.thr[d], g, out=t, mode="clip")
             np.less_equal(v, t, out=c)
-            if has_nan:
-                miss = np.isnan(v)
-                if miss.any():
-                    gm = g[miss]
-                    c[miss] = self.nan_le[d].take(gm)
-                    if stop is not None:
-                        self._record_stops(d, miss, gm, stop)
+            if stop is not None:
+                self._record_stops(d, g, v, stop)
             g += g
             g += c
         return g, stop
 
-    def _record_stops(self, d: int, miss: NDArray[np.bool_], gm: IntP, stop: IntP) -> None:
-        code = self.stop[d].take(gm)
-        hit = code > 0
-        if not hit.any():
+    def _record_stops(self, d: int, g: IntP, v: F64, stop: IntP) -> None:
+        miss = np.isnan(v)
+        if not miss.any():
             return
         rows, cols = np.nonzero(miss)
-        rows, cols, code, gm = rows[hit], cols[hit], code[hit], gm[hit]
-        fresh = stop[rows, cols] == -1  # only the first stop on a path counts
-        rows, cols, code, gm = rows[fresh], cols[fresh], code[fresh], gm[fresh]
+        gm = g[rows, cols]
+        code = self.stop[d].take(gm)
+        keep = (code > 0) & (stop[rows, cols] == -1)  # only the first stop on a path counts
+        rows, cols, code, gm = rows[keep], cols[keep], code[keep], gm[keep]
         stop[rows, cols] = np.where(code == 1, self.real[d].take(gm), -2)
 
     # -- aggregation ---------------------------------------------------------------------------
     def __call__(self, X: F64) -> F64:
-        if self.float32:
-            with np.errstate(over="ignore"):
-                X = X.astype(np.float32).astype(np.float64)
-        g, stop = self.leaves(X)
-        if self.n_outputs == 1:
-            vals = self.leaf_values.take(g, mode="clip")[:, :, None]
+        m = X.shape[0]
+        if m == 0 or self.depth == 0:
+            g = np.empty((m, self.n_trees), dtype=np.intp)
+            g[:] = np.arange(self.n_trees, dtype=np.intp)
+            stop = None
         else:
-            vals = self.leaf_values.take(g, axis=0, mode="clip")
+            if self.augment:
+                X = np.concatenate((X, np.negative(X)), axis=1)
+            g, stop = self.leaves(X)
+        # tree-major values (T, m[, K]) so that summing over trees runs in tree order
+        if self.n_outputs == 1:
+            vals = self.leaf_values.take(g.T, mode="clip")
+        else:
+            vals = self.leaf_values.take(g.T, axis=0, mode="clip")
         null = None
         if stop is not None:
+            stop = stop.T
             stopped = stop >= 0
             if stopped.any():
-                vals[stopped] = self.node_values[stop[stopped]]
+                vals[stopped] = self.node_values[stop[stopped]].reshape(vals[stopped].shape)
             nulls = stop == -2
             if nulls.any():
-                null = nulls.any(axis=1)
-        return aggregate(vals, self.aggregation, self.base, self.weights, self.weight_sum, null, self.post)
+                null = nulls.any(axis=0)
+        if self.quiet and null is None and self.aggregation in ("sum", "average"):
+            return self._sum(vals, m)
+        with np.errstate(all="ignore"):
+            vals = vals.reshape(self.n_trees, m, self.n_outputs)
+            return aggregate(vals, self.aggregation, self.base, self.weights, self.weight_sum, null, self.post)
+
+    def _sum(self, vals: NDArray, m: int) -> F64:
+        """Sums and averages that cannot overflow: the fewest numpy calls (the single-row path)."""
+        if self.base is not None and self.aggregation == "sum":
+            vals[0] += self.base if self.n_outputs > 1 else self.base[0]
+        total = tree_sum(vals.reshape(self.n_trees, -1))
+        if self.aggregation == "average":
+            total /= self.weight_sum
+            if self.base is not None:
+                total = total.reshape(m, self.n_outputs)
+                total += self.base
+        out = total.reshape(m, self.n_outputs)
+        if out.dtype != np.float64:
+            out = out.astype(np.float64)
+        return out if self.post_identity else self.post(out)
+
+
+_sequential_reduce: bool | None = None
+
+
+def _reduce_is_sequential() -> bool:
+    """Does ``np.add.reduce(a, axis=0)`` of a C-ordered ``(T, N >= 2)`` array add row after row?
+
+    numpy does (its pairwise summation applies along the contiguous axis only); checked once on an
+    example where the order changes the result, so another numpy falls back to accumulate.
+    """
+    global _sequential_reduce
+    if _sequential_reduce is None:
+        a = np.array([[1e16, 1e16], [1.0, 1.0], [-1e16, -1e16], [1.0, 1.0]] * 5 + [[0.5, 0.5]] * 20)
+        seq = a[0].copy()
+        for row in a[1:]:
+            seq = seq + row
+        _sequential_reduce = bool(np.array_equal(np.add.reduce(a, axis=0), seq))
+    return _sequential_reduce
+
+
+def tree_sum(vals: NDArray) -> NDArray:
+    """Sum over axis 0 in order (``((v0 + v1) + v2) + ...``), bit for bit a tree-by-tree loop.
+
+    >>> v = np.array([[1e16], [1.0], [-1e16], [1.0]])
+    >>> tree_sum(v).tolist()
+    [1.0]
+    """
+    if vals.shape[0] == 1:
+        return vals[0].copy()
+    if vals.ndim == 2 and vals.shape[1] >= 2 and _reduce_is_sequential():
+        return np.add.reduce(vals, axis=0)  # type: ignore[no-any-return]
+    return np.add.accumulate(vals, axis=0)[-1]  # type: ignore[no-any-return]
 
 
 def aggregate(vals, aggregation, base, weights, weight_sum, null, post):  # type: ignore[no-untyped-def]
-    """Combine per-tree values ``(m, T, K)`` (weights already applied for sums/averages).
+    """Combine tree-major values ``(T, m, K)`` (tree weights already applied for sums/averages).
 
-    Sums run in tree order (``np.add.accumulate`` is sequential), matching a tree-by-tree loop
-    bit for bit.
+    Sums run in tree order (see :func:`tree_sum`). ``base`` is None for an all-zero base score.
     """
-    m, T, K = vals.shape
+    T, m, K = vals.shape
     acc = vals.dtype.type
-    with np.errstate(all="ignore"):
-        if aggregation in ("sum", "average"):
-            if aggregation == "sum":
-                vals[:, 0] += base
-            total = np.add.accumulate(vals, axis=1)[:, -1] if T > 1 else vals[:, 0]
-            if aggregation == "average":
-                total = total / weight_sum + base
-        elif aggregation == "majority_vote":
-            votes = np.argmax(vals, axis=2)  # (m, T); the first maximum wins
-            w = np.ones(T, dtype=acc) if weights is None else weights
-            onehot = np.zeros((m, T, K), dtype=acc)
-            np.put_along_axis(onehot, votes[:, :, None], np.broadcast_to(w[None, :, None], (m, T, 1)), axis=2)
-            total = (np.add.accumulate(onehot, axis=1)[:, -1] if T > 1 else onehot[:, 0]) / weight_sum + base
-        elif aggregation == "max":
-            total = vals.max(axis=1) + base
-        else:  # median
-            total = np.median(vals, axis=1).astype(acc) + base
-        out = total.astype(np.float64)
-        if null is not None:
-            out[null] = np.nan
+    zero = np.zeros(K, dtype=acc) if base is None else base
+    if aggregation in ("sum", "average"):
+        if aggregation == "sum":
+            vals[0] += zero
+        total = tree_sum(vals.reshape(T, m * K)).reshape(m, K)
+        if aggregation == "average":
+            total = total / weight_sum + zero
+    elif aggregation == "majority_vote":
+        votes = np.argmax(vals, axis=2)  # (T, m); the first maximum wins
+        w = np.ones(T, dtype=acc) if weights is None else weights
+        onehot = np.zeros((T, m, K), dtype=acc)
+        np.put_along_axis(onehot, votes[:, :, None], np.broadcast_to(w[:, None, None], (T, m, 1)), axis=2)
+        total = tree_sum(onehot.reshape(T, m * K)).reshape(m, K) / weight_sum + zero
+    elif aggregation == "max":
+        total = vals.max(axis=0) + zero
+    else:  # median
+        total = np.median(vals, axis=0).astype(acc) + zero
+    out = total.astype(np.float64)
+    if null is not None:
+        out[null] = np.nan
     return post(out)

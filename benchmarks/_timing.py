@@ -1,0 +1,77 @@
+"""Timing helpers: interleaved medians, peak memory of a fresh process."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def per_call(fn: Callable[[], Any], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def calls_for(fn: Callable[[], Any], budget: float = 0.02) -> int:
+    """How many calls fit in ``budget`` seconds (at least 1), after one warm-up call."""
+    start = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - start, 1e-7)
+    return max(1, min(10_000, int(budget / one)))
+
+
+def side_by_side(ours: Callable[[], Any], peer: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Median seconds per call of ``ours`` and ``peer``, their samples interleaved.
+
+    Interleaving puts both under the same background load; the median drops outliers.
+    """
+    n_ours, n_peer = calls_for(ours), calls_for(peer)
+    a, b = [], []
+    for _ in range(repeat):
+        a.append(per_call(ours, n_ours))
+        b.append(per_call(peer, n_peer))
+    return statistics.median(a), statistics.median(b)
+
+
+def median_time(fn: Callable[[], Any], repeat: int) -> float:
+    return statistics.median(per_call(fn, 1) for _ in range(repeat))
+
+
+_PEAK_SCRIPT = r"""
+import json, sys, time
+def rss(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+    return 0
+what, path = sys.argv[1], sys.argv[2]
+if what == "lxml":
+    from lxml import etree
+    parse = lambda: etree.parse(path, etree.XMLParser(huge_tree=True))
+else:
+    import portamodel
+    import portamodel.formats.pmml as pmml  # import outside the measured part
+    import lxml.etree  # noqa: F401
+    parse = lambda: portamodel.load(path)
+base = rss("VmRSS:")
+start = time.perf_counter()
+obj = parse()
+seconds = time.perf_counter() - start
+print(json.dumps({"peak": rss("VmHWM:") - base, "seconds": seconds}))
+"""
+
+
+def peak_memory(what: str, path: Path) -> dict[str, float]:
+    """Peak resident memory above the process's baseline (bytes) while ``what`` loads ``path``.
+
+    Runs in a fresh interpreter so earlier allocations do not hide the peak (``VmHWM``).
+    """
+    out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, what, str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
