@@ -1,6 +1,7 @@
 """A tour of the portamodel Python API on the bundled iris forest: ``python examples/quickstart.py``.
 
-Needs only ``pip install .`` (numpy); the ONNX part runs when the ``onnx`` extra is installed.
+Needs only ``pip install .`` (numpy); the PMML and ONNX parts run when the ``pmml`` and ``onnx``
+extras are installed.
 Writes its output files to a temporary folder.
 """
 
@@ -42,6 +43,18 @@ def main() -> None:
 
         # Convert a file straight to another format (reads, then writes).
         portamodel.convert(HERE / "iris_forest.json", Path(tmp) / "copy.json")
+
+        # PMML needs the pmml extra (pip install "portamodel[pmml]"). The trees come back in PMML's
+        # own shape, so compare what matters: the predictions.
+        pmml_path = Path(tmp) / "iris_forest.pmml"
+        try:
+            portamodel.save(model, pmml_path, on_loss="raise")
+            print(f"saved {pmml_path.name}: {pmml_path.stat().st_size} bytes")
+            same = (portamodel.load(pmml_path).predict_proba(X) == model.predict_proba(X)).all()
+        except portamodel.MissingDependencyError as exc:
+            print("PMML skipped:", exc)
+        else:
+            print(f"same probabilities after reading it back: {same}")
 
         # ONNX needs the onnx extra (pip install "portamodel[onnx]"). tree_opset=5 keeps every
         # number in double; on_loss="raise" refuses to write anything the graph cannot say exactly.

@@ -598,3 +598,15 @@ def test_convert_to_onnx_real_loss_then_exact(capsys: pytest.CaptureFixture[str]
     assert run(capsys, "score", EXAMPLE_MODEL, EXAMPLE_DATA, "-o", from_json)[0] == 0
     assert run(capsys, "score", onnx_path, EXAMPLE_DATA, "-o", from_onnx)[0] == 0
     assert from_onnx.read_text() == from_json.read_text()
+
+
+def test_convert_to_pmml_and_score_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("lxml")
+    pmml_path = tmp_path / "iris.pmml"
+    code, _, err = run(capsys, "convert", EXAMPLE_MODEL, pmml_path)
+    assert (code, err) == (0, "")
+    assert run(capsys, "validate", "--quiet", pmml_path)[0] == 0
+    from_json, from_pmml = tmp_path / "json.csv", tmp_path / "pmml.csv"
+    assert run(capsys, "score", EXAMPLE_MODEL, EXAMPLE_DATA, "-o", from_json)[0] == 0
+    assert run(capsys, "score", pmml_path, EXAMPLE_DATA, "-o", from_pmml)[0] == 0
+    assert from_pmml.read_text() == from_json.read_text()

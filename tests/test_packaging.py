@@ -162,6 +162,7 @@ def test_fresh_venv_with_only_the_wheel_and_numpy(tmp_path: Path) -> None:
     proc = _run([python, ROOT / "examples" / "quickstart.py"], work)
     assert "labels: ['setosa', 'virginica']" in proc.stdout
     assert "ONNX skipped: reading or writing ONNX needs the onnx package: pip install portamodel[onnx]" in proc.stdout
+    assert "PMML skipped:" in proc.stdout and "portamodel[pmml]" in proc.stdout
 
     # the console script pip generated works too
     script = env_dir / ("Scripts/portamodel.exe" if os.name == "nt" else "bin/portamodel")
@@ -208,10 +209,12 @@ def test_examples_are_what_make_examples_makes(tmp_path: Path) -> None:
 def test_quickstart_runs(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
+    pytest.importorskip("lxml")
     proc = _run([sys.executable, ROOT / "examples" / "quickstart.py"], tmp_path)
     assert "labels: ['setosa', 'virginica']" in proc.stdout
     assert "InputError: input column 'sepal_width' is missing" in proc.stdout
     assert "onnxruntime: ['setosa', 'virginica'] same probabilities: True" in proc.stdout
+    assert "same probabilities after reading it back: True" in proc.stdout
 
 
 # -- README and CI agree -------------------------------------------------------------------------------
