@@ -266,3 +266,11 @@ def test_readme_exit_code_table_matches_the_cli() -> None:
         elif cls.__name__ != "PortamodelError":
             assert f"`{cls.__name__}`" in rows[code], (code, cls)
     assert {0, 1, 2, 130, 141} <= set(rows)
+
+
+def test_readme_links_exist() -> None:
+    import re
+
+    for target in re.findall(r"\]\(([^)#]+)\)", README.read_text()):
+        if "://" not in target:
+            assert (ROOT / target).exists(), target
