@@ -281,20 +281,26 @@ def rescale(part: Part, factor: float, const: float, where: str) -> Part:
         return MLPPart(part.features, layers)
     if part.post != "identity":
         raise UnsupportedFeatureError("Targets rescaling after a post transform", location=where)
-    if part.agg == "average":
-        total = sum(e.weight for e in part.entries)
-        for e in part.entries:
-            e.weight = e.weight / total * factor
-        part.agg = "sum"
-        part.base = part.base_vec() * factor + const
+    if factor == 1.0:  # the IR adds base_score after any aggregation
+        part.base = part.base_vec() + const
         return part
-    if part.agg != "sum":
-        raise UnsupportedFeatureError(f"Targets rescaling of a {part.agg!r} ensemble", location=where)
-    if factor != 1.0:
+    if part.agg in ("sum", "average"):
+        if part.agg == "average":
+            total = sum(e.weight for e in part.entries)
+            for e in part.entries:
+                e.weight = e.weight / total
+            part.agg = "sum"
         for e in part.entries:
             e.weight *= factor
-    part.base = part.base_vec() * factor + const
-    return part
+        part.base = part.base_vec() * factor + const
+        return part
+    if part.agg in ("max", "median") and factor > 0:
+        for e in part.entries:
+            scale = np.eye(part.n_out) * factor
+            e.proj = scale if e.proj is None else e.proj @ scale
+        part.base = part.base_vec() * factor + const
+        return part
+    raise UnsupportedFeatureError(f"Targets rescaleFactor={factor!r} on a {part.agg!r} ensemble", location=where)
 
 
 # -- RegressionModel ----------------------------------------------------------------------------------
@@ -557,9 +563,23 @@ def _neural(el: Elem, scope: Scope, ctx: Context, fn: str) -> MLPPart:
     if outs is None:
         raise FormatError("NeuralNetwork without NeuralOutputs", location=el.xpath)
     part = MLPPart(features, layers)
+    part = _merge_duplicate_inputs(part)
     if fn == "regression":
         return _nn_regression_output(part, outs, prev_ids, scope, ctx)
     return _nn_classification_output(part, outs, prev_ids, ctx)
+
+
+def _merge_duplicate_inputs(part: MLPPart) -> MLPPart:
+    """Two NeuralInputs reading the same column become one (their weight rows add up)."""
+    if len(set(part.features)) == len(part.features):
+        return part
+    cols = list(dict.fromkeys(part.features))
+    first = part.layers[0]
+    W = np.zeros((len(cols), first.weights.shape[1]))
+    for i, f in enumerate(part.features):
+        W[cols.index(f)] += first.weights[i]
+    layer = DenseLayer(weights=W, biases=first.biases, activation=first.activation, alpha=first.alpha)
+    return MLPPart(cols, [layer, *part.layers[1:]])
 
 
 def _nn_output_expr(no: Elem, scope: Scope) -> Elem:
@@ -666,7 +686,7 @@ def _simplify_binary(part: MLPPart) -> MLPPart:
         and np.array_equal(last.weights, [[-1.0, 1.0]])
         and np.array_equal(last.biases, [1.0, 0.0])
         and prev.weights.shape[1] == 1
-        and prev.activation in ("logistic", "probit")
+        and prev.activation not in ("softmax", "simplemax")
     ):
         layers = layers[:-1]
         if (
@@ -825,42 +845,82 @@ def _chain(models: list[tuple[Elem, Elem, float]], scope: Scope, ctx: Context, f
                 raise UnsupportedFeatureError(f"modelChain output feature={feature!r} is not supported", location=of.xpath)
             produced[_need(of, "name")] = (part, 0)
     last = models[-1][1]
-    if last.tag != "RegressionModel":
-        raise UnsupportedFeatureError("modelChain: the last segment must be a RegressionModel", location=last.xpath)
-    lscope = model_scope(last, scope)
-    tables = last.findall("RegressionTable")
-    norm = last.get("normalizationMethod", "none")
+    _virtual_aggregates(last, produced)
     lfn = last.get("functionName")
     if lfn != fn:
         raise FormatError("the last modelChain segment's functionName differs from the MiningModel's", location=last.xpath)
+    parts: list[TreePart] = []
+    pindex: dict[int, int] = {}
+
+    def part_of(name: str, where: str) -> int:
+        if name not in produced:
+            raise UnsupportedFeatureError(f"modelChain: the last segment uses {name!r}, not an earlier segment's output", location=where)
+        part = produced[name][0]
+        k = pindex.setdefault(id(part), len(parts))
+        if k == len(parts):
+            parts.append(part)
+        return k
+
+    if last.tag == "RegressionModel":
+        A, b, post = _chain_regression(last, ctx, fn, part_of)
+    elif last.tag == "NeuralNetwork":
+        A, b, post = _chain_network(last, scope, ctx, fn, produced, part_of)
+    else:
+        raise UnsupportedFeatureError("modelChain: the last segment must be a RegressionModel or NeuralNetwork", location=last.xpath)
+    acc32 = any(p.acc32 for p in parts) or last.get("x-mathContext") == "float"
+    return _merge_parts(parts, A, b, post, acc32, seg.xpath)
+
+
+def _virtual_aggregates(last: Elem, produced: dict[str, Any]) -> None:
+    """``Apply max|median|sum|avg(outputs...) [+ constant]`` in the last segment's LocalTransformations
+    (portamodel writes max / median ensembles so) becomes one more produced ensemble."""
+    lt = last.find("LocalTransformations")
+    for d in lt.findall("DerivedField") if lt is not None else []:
+        expr = next((c for c in d.children if c.tag in EXPRESSION_TAGS), None)
+        const = 0.0
+        if (
+            expr is not None
+            and expr.tag == "Apply"
+            and expr.get("function") == "+"
+            and len(expr.children) == 2
+            and expr.children[1].tag == "Constant"
+        ):
+            const = float(typed_value(expr.children[1].text.strip(), "double", expr.xpath))
+            expr = expr.children[0]
+        if expr is None or expr.tag != "Apply" or expr.get("function") not in ("max", "median", "sum", "avg"):
+            continue
+        refs = [c.get("field", "") for c in expr.children if c.tag == "FieldRef"]
+        if len(refs) != len(expr.children) or not refs or any(r not in produced for r in refs):
+            continue
+        parts = [produced[r][0] for r in refs]
+        if not all(len(p.entries) == 1 and p.agg == "sum" and p.post == "identity" and not p.base_vec().any() for p in parts):
+            continue
+        agg = {"max": "max", "median": "median", "sum": "sum", "avg": "average"}[str(expr.get("function"))]
+        entries = [p.entries[0] for p in parts]
+        produced[d.get("name", "")] = (TreePart(entries, 1, agg, np.array([const])), 0)
+
+
+def _chain_regression(last: Elem, ctx: Context, fn: str, part_of: Any) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
+    """(A, b, post): outputs = post(A @ parts + b) for a final RegressionModel."""
+    tables = last.findall("RegressionTable")
+    norm = last.get("normalizationMethod", "none")
     if fn == "classification" and norm == "softmax" and len(tables) == 2 and _is_default(tables[1]):
         norm = "logit"
     rows, post = link_plan(norm, [t.get("targetCategory") for t in tables], ctx, fn, last.xpath)
-    del lscope
-    # each table: sum of coefficient * produced field + intercept
-    parts: list[TreePart] = []
-    pindex: dict[int, int] = {}
     tcoef: list[dict[int, float]] = []
     ticpt: list[float] = []
     for t in tables:
         d: dict[int, float] = {}
         for p in t.children:
-            if p.tag != "NumericPredictor":
+            if p.tag != "NumericPredictor" or p.num("exponent", 1.0) != 1.0:
                 raise UnsupportedFeatureError(f"modelChain: <{p.tag}> in the final RegressionModel", location=p.xpath)
-            name = _need(p, "name")
-            if name not in produced or p.num("exponent", 1.0) != 1.0:
-                raise UnsupportedFeatureError(
-                    f"modelChain: the final RegressionModel uses {name!r}, not an earlier segment's output", location=p.xpath
-                )
-            part, _ = produced[name]
-            k = pindex.setdefault(id(part), len(parts))
-            if k == len(parts):
-                parts.append(part)
+            k = part_of(_need(p, "name"), p.xpath)
             d[k] = d.get(k, 0.0) + p.num("coefficient")
         tcoef.append(d)
         ticpt.append(t.num("intercept", 0.0))
+    n_parts = 1 + max((k for d in tcoef for k in d), default=-1)
     J = len(rows)
-    A = np.zeros((J, len(parts)))
+    A = np.zeros((J, n_parts))
     b = np.zeros(J)
     for j, (combo, const) in enumerate(rows):
         b[j] = const
@@ -868,17 +928,86 @@ def _chain(models: list[tuple[Elem, Elem, float]], scope: Scope, ctx: Context, f
             for k, c in tcoef[ti].items():
                 A[j, k] += factor * c
             b[j] += factor * ticpt[ti]
-    entries: list[TreeEntry] = []
-    for k, part in enumerate(parts):
-        if part.agg != "sum" or part.post != "identity":
-            raise UnsupportedFeatureError("modelChain: segments must be sums of trees", location=seg.xpath)
-        col = A[:, k]
-        b = b + col * part.base_vec()[0]
-        for e in part.entries:
-            e.proj = col.reshape(1, J) if e.proj is None else e.proj @ col.reshape(1, J)
-            entries.append(e)
-    acc32 = any(p.acc32 for p in parts) or last.get("x-mathContext") == "float"
-    return TreePart(entries, J, "sum", b, post, acc32)
+    return A, b, post
+
+
+def _chain_network(
+    last: Elem, scope: Scope, ctx: Context, fn: str, produced: dict[str, Any], part_of: Any
+) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
+    """(A, b, post) for a final one-layer NeuralNetwork over the chain's outputs."""
+    lscope = scope.child(where=last.xpath)
+    marks = {name: f"\x00chain:{name}" for name in produced}
+    lscope.extra.update(marks)
+    net = _neural(last, lscope, ctx, fn)
+    if len(net.layers) != 1 or net.layers[0].activation not in ("identity", "logistic", "exp"):
+        raise UnsupportedFeatureError(
+            "modelChain: a final NeuralNetwork must be one identity / logistic / exponential layer", location=last.xpath
+        )
+    back = {v: k for k, v in marks.items()}
+    cols = []
+    for f in net.features:
+        if f not in back:
+            raise UnsupportedFeatureError(
+                f"modelChain: the final NeuralNetwork reads {f!r}, not an earlier segment's output", location=last.xpath
+            )
+        cols.append(part_of(back[f], last.xpath))
+    layer = net.layers[0]
+    n_parts = 1 + max(cols)
+    A = np.zeros((layer.weights.shape[1], n_parts))
+    for i, k in enumerate(cols):
+        A[:, k] += layer.weights[i]
+    return A, np.array(layer.biases), str(layer.activation)
+
+
+def _merge_parts(parts: list[TreePart], A: NDArray[np.float64], b: NDArray[np.float64], post: str, acc32: bool, where: str) -> TreePart:
+    """One ensemble computing ``post(A @ [part outputs] + b)``."""
+    J = A.shape[0]
+    base = b + A @ np.array([p.base_vec()[0] for p in parts])
+    if all(p.agg == "sum" and p.post == "identity" for p in parts):
+        entries: list[TreeEntry] = []
+        for k, part in enumerate(parts):
+            col = A[:, k].reshape(1, J)
+            for e in part.entries:
+                e.proj = col if e.proj is None else e.proj @ col
+                entries.append(e)
+        return TreePart(entries, J, "sum", base, post, acc32)
+    agg = parts[0].agg
+    same = all(p.agg == agg and p.post == "identity" and len(p.entries) == len(parts[0].entries) for p in parts)
+    if same and agg in ("average", "max", "median"):
+        if agg != "average" and not ((A >= 0).all() and ((A > 0).sum(axis=1) == 1).all()):
+            raise UnsupportedFeatureError(f"modelChain: a mix of {agg!r} ensembles", location=where)
+        merged = []
+        for t, first in enumerate(parts[0].entries):
+            group = [p.entries[t] for p in parts]
+            if not all(_same_structure(first, e) for e in group[1:]):
+                raise UnsupportedFeatureError("modelChain: parallel ensembles over different trees", location=where)
+            cols = [e.tree.values if e.proj is None else e.tree.values @ e.proj for e in group]
+            values = np.hstack(cols) @ A.T
+            tree = _with_values(first.tree, values)
+            merged.append(TreeEntry(tree, first.columns, first.weight))
+        return TreePart(merged, J, agg, base, post, acc32)
+    raise UnsupportedFeatureError("modelChain: segments must be sums of trees (or parallel averages)", location=where)
+
+
+def _same_structure(a: TreeEntry, b: TreeEntry) -> bool:
+    ta, tb = a.tree, b.tree
+    return (
+        a.columns == b.columns
+        and a.weight == b.weight
+        and all(np.array_equal(getattr(ta, f), getattr(tb, f)) for f in ("feature", "threshold", "op", "tc", "fc", "miss"))
+        and ta.fields == tb.fields
+        and ta.sets == tb.sets
+    )
+
+
+def _with_values(tree: RawTree, values: NDArray[np.float64]) -> RawTree:
+    t = RawTree()
+    for f in RawTree.__slots__:
+        if hasattr(tree, f):
+            setattr(t, f, getattr(tree, f))
+    t.values = values
+    t.score_votes = None
+    return t
 
 
 # -- parts -> IR estimators -------------------------------------------------------------------------------

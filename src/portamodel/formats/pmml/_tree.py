@@ -743,6 +743,14 @@ def build_raw_tree(
     t.fields = list(field_names)
     t.n_nodes = m
     _values(t, info, tm, where, classification, vid[order], v_score, sd_vid, sd_label, sd_value)
+    # a split's own value only matters when a missing value stops there
+    unused = split & (t.miss != MISSING_STOP)
+    if unused.any():
+        t.values = t.values.copy()
+        t.values[unused] = 0.0
+        if t.score_votes is not None:
+            t.score_votes = t.score_votes.copy()
+            t.score_votes[unused] = 0
     return t
 
 

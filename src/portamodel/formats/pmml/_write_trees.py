@@ -53,8 +53,9 @@ def write_ensemble(w: Writer, est: TreeEnsemble) -> None:
     if t.task == "classification" and est.aggregation == "average" and est.post_transform == "identity" and not base.any():
         _direct_classifier(w, est, votes=False)
         return
-    if t.task == "classification" and est.aggregation in ("max", "median") and est.post_transform == "identity" and not base.any():
-        pass  # written per column below (element-wise, as the IR defines it)
+    if est.aggregation in ("max", "median") and est.n_trees > 1:
+        _select_chain(w, est)  # JPMML has no element-wise max/median of segments: compute it with Apply
+        return
     if t.task == "regression":
         if est.post_transform == "identity":
             _column_model(w, est, 0, top=True)
@@ -255,6 +256,8 @@ def w_schema(w: Writer, used: list[str], *, target: bool) -> None:
     x.open("MiningSchema")
     if target:
         x.leaf("MiningField", {"name": w.target, "usageType": "target"})
+    if not used and not target:  # a MiningSchema needs a field: a constant tree still names one input
+        used = [w.model.inputs[0].name]
     for name in used:
         x.leaf("MiningField", {"name": name})
     x.close("MiningSchema")
@@ -504,8 +507,11 @@ def _chain(w: Writer, est: TreeEnsemble, columns: list[int]) -> None:
     x.close("MiningModel")
 
 
-def _combiner(w: Writer, fields: list[str], post: str) -> None:
-    """The final segment: output transform ``post`` over the decision fields."""
+def _combiner(w: Writer, fields: list[str], post: str, local: list[tuple[str, str]] | None = None, reads: list[str] | None = None) -> None:
+    """The final segment: output transform ``post`` over the decision fields (``local``: derived
+    fields computed first, from the chain outputs ``reads``)."""
+    w.pending_local = local or []
+    w.pending_reads = reads or fields
     t = w.model.target
     if t.task == "regression":
         norm = {"identity": "none", "exp": "exp", **_BINOMIAL}.get(post)
@@ -538,9 +544,10 @@ def _final_regression(w: Writer, fields: list[str], rows: list[tuple[Any, list[f
     if norm != "none":
         attrs["normalizationMethod"] = norm
     x.open("RegressionModel", attrs)
-    w_schema(w, fields, target=True)
+    w_schema(w, getattr(w, "pending_reads", fields), target=True)
     if fn == "classification":
         w.probability_output()
+    _pending_local(w)
     for cat, coefs in rows:
         ta: dict[str, Any] = {"intercept": "0.0"}
         if cat is not None:
@@ -565,8 +572,9 @@ def _final_network(w: Writer, fields: list[str], act: str) -> None:
     if K == 1:
         layers.append((np.array([[-1.0, 1.0]]), np.array([1.0, 0.0]), "identity"))
     x.open("NeuralNetwork", {"functionName": "classification", "activationFunction": "identity"})
-    w_schema(w, fields, target=True)
+    w_schema(w, getattr(w, "pending_reads", fields), target=True)
     w.probability_output()
+    _pending_local(w)
     x.open("NeuralInputs", {"numberOfInputs": str(K)})
     for i, f in enumerate(fields):
         x.open("NeuralInput", {"id": f"in{i}"})
@@ -599,6 +607,66 @@ def _final_network(w: Writer, fields: list[str], act: str) -> None:
         x.close("NeuralOutput")
     x.close("NeuralOutputs")
     x.close("NeuralNetwork")
+
+
+def _pending_local(w: Writer) -> None:
+    local = getattr(w, "pending_local", [])
+    if not local:
+        return
+    x = w.x
+    x.open("LocalTransformations")
+    for name, xml in local:
+        x.open("DerivedField", {"name": name, "optype": "continuous", "dataType": "double"})
+        w._raw_line(xml)
+        x.close("DerivedField")
+    x.close("LocalTransformations")
+    w.pending_local = []
+
+
+def _select_chain(w: Writer, est: TreeEnsemble) -> None:
+    """max / median over trees, per output: every (tree, output) is a chain segment; the last
+    segment takes ``Apply max|median`` of them (plus the base score) and applies the transform."""
+    t = w.model.target
+    x = w.x
+    K = est.n_outputs
+    base = est.base_score if est.base_score is not None else np.zeros(K)
+    tt = _TreeText(w, est)
+    owner = est.tree_of_node()
+    deps = _data_fields_of(w)
+    attrs: dict[str, Any] = {"functionName": t.task}
+    if w.model.metadata.name:
+        attrs["modelName"] = w.model.metadata.name
+    x.open("MiningModel", attrs)
+    w.mining_schema()
+    x.open("Segmentation", {"multipleModelMethod": "modelChain", "missingPredictionTreatment": "returnMissing"})
+    outs = [[w.fresh(f"tree({ti},{k})") for ti in range(est.n_trees)] for k in range(K)]
+    seg = 0
+    for ti in range(est.n_trees):
+        nodes = _tree_nodes(est, owner, ti)
+        used = _used_inputs(w, est, nodes, deps)
+        for k in range(K):
+            seg += 1
+            x.open("Segment", {"id": str(seg)})
+            x.leaf("True")
+            _tree_model(w, tt, ti, nodes, "regression", _column_value(est, k), output=outs[k][ti], base=0.0, used=used)
+            x.close("Segment")
+    fn = "max" if est.aggregation == "max" else "median"
+    local = []
+    agg_fields = []
+    for k in range(K):
+        name = w.fresh(f"{fn}({k})")
+        refs = "".join(f'<FieldRef field="{esc(f)}"/>' for f in outs[k])
+        xml = f'<Apply function="{fn}">{refs}</Apply>'
+        if base[k]:
+            xml = f'<Apply function="+">{xml}<Constant dataType="double">{num(base[k])}</Constant></Apply>'
+        local.append((name, xml))
+        agg_fields.append(name)
+    x.open("Segment", {"id": str(seg + 1)})
+    x.leaf("True")
+    _combiner(w, agg_fields, est.post_transform, local, [f for col in outs for f in col])
+    x.close("Segment")
+    x.close("Segmentation")
+    x.close("MiningModel")
 
 
 _ = (Affine, Derive, Impute, Lookup, OneHot)

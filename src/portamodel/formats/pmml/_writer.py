@@ -76,6 +76,8 @@ class Writer:
         self.names.add(self.target)
         self.kinds: dict[str, str] = {f.name: ("string" if f.dtype == "string" else "number") for f in model.inputs}
         self.floats: set[str] = {f.name for f in model.inputs if f.dtype == "float"}
+        self.pending_local: list[tuple[str, str]] = []
+        self.pending_reads: list[str] = []
         for step in model.steps:
             for o, k in zip(_outputs(step), _output_kinds(step, self.kinds)):
                 self.kinds[o] = k
