@@ -76,12 +76,11 @@ def float32_threshold(t: F64) -> F64:
     True
     """
     t = np.asarray(t, dtype=np.float64)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         f = t.astype(np.float32)
-    f = np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f).astype(np.float32)
-    up = np.nextafter(f, np.float32(np.inf))
-    f64, up64 = f.astype(np.float64), up.astype(np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):
+        f = np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f).astype(np.float32)
+        up = np.nextafter(f, np.float32(np.inf))
+        f64, up64 = f.astype(np.float64), up.astype(np.float64)
         mid = (f64 + up64) / 2.0
     mid = np.where(np.isposinf(up64), _F32_EDGE, np.where(np.isneginf(f64), -_F32_EDGE, mid))
     tie_rounds_down = (f.view(np.uint32) & 1) == 0  # a tie rounds to the even neighbour

@@ -1,0 +1,355 @@
+"""The fast scoring paths agree with the reference evaluators, exactly where they must.
+
+- :class:`PerfectForest` (perfect-tree level layout, block lookups, folded float32 / NaN handling)
+  against :class:`TreeEvaluator` (the simple padded traversal) and the row-by-row reference of
+  ``test_evaluate``, on Hypothesis models of every aggregation, operator, missing action, float32,
+  weights, deep/unbalanced trees and many trees;
+- threads=1 vs threads=N, chunk boundaries, single rows vs batches;
+- the plain-array fast path against the general input path;
+- real fitted scikit-learn forests and gradient boosting, bit for bit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import sample_inputs
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import tree_models
+
+from portamodel.errors import InputError
+from portamodel.evaluate import _forest, _plan, get_plan, outputs
+from portamodel.evaluate._forest import PerfectForest, float32_threshold, tree_sum
+from portamodel.evaluate._tree import TreeEvaluator
+from portamodel.ir import AGGREGATIONS, Field, Model, Target, TreeEnsemble
+
+ORDERED = ("<=", "<", ">=", ">")
+
+
+def _reference_outputs(model: Model, X) -> np.ndarray:
+    """The simple evaluator (TreeEvaluator) on the same feature matrix the plan builds."""
+    plan = get_plan(model)
+    env, n = plan.columns(X)
+    feats = np.empty((n, len(plan.features)))
+    for j, name in enumerate(plan.features):
+        feats[:, j] = env[name]
+    return TreeEvaluator(model.estimator)(feats)
+
+
+def _assert_same(got: np.ndarray, want: np.ndarray, model: Model) -> None:
+    if model.estimator.aggregation == "majority_vote" and model.estimator.tree_weights is not None:
+        # the simple evaluator adds weighted votes pairwise, the fast one in tree order
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+# -- PerfectForest against the simple evaluator ---------------------------------------------------
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@settings(max_examples=20)
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_perfect_forest_matches_reference(aggregation, data, seed):
+    model = data.draw(tree_models(aggregations=(aggregation,), ops=ORDERED, max_depth=5, max_trees=6))
+    assert PerfectForest.supports(model.estimator)
+    X = sample_inputs(model, 60, seed=seed, missing=0.2)
+    _assert_same(outputs(model, X), _reference_outputs(model, X), model)
+
+
+@settings(max_examples=25)
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_any_tree_model_matches_reference_all_ops(data, seed):
+    """Sets and == / != go to the simple evaluator; ordered ones to PerfectForest: same answers."""
+    model = data.draw(tree_models(max_depth=5, max_trees=5))
+    X = sample_inputs(model, 50, seed=seed, missing=0.2)
+    _assert_same(outputs(model, X), _reference_outputs(model, X), model)
+
+
+@settings(max_examples=15)
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_deep_unbalanced_and_many_trees(data, seed):
+    model = data.draw(tree_models(ops=ORDERED, max_depth=11, max_trees=3, steps=False))
+    X = sample_inputs(model, 40, seed=seed, missing=0.1)
+    _assert_same(outputs(model, X), _reference_outputs(model, X), model)
+
+
+def _chain(depth: int, n_trees: int, *, op: int = 0, missing: int = 0) -> TreeEnsemble:
+    """Trees that are one long left spine (maximally unbalanced)."""
+    feature, thr, tc, fc, miss, values, roots = [], [], [], [], [], [], []
+    for t in range(n_trees):
+        roots.append(len(feature))
+        for d in range(depth):
+            me = len(feature)
+            feature += [d % 3, -1]
+            thr += [d * 0.25 - 1.0 + t * 0.01, 0.0]
+            tc += [me + 2 if d < depth - 1 else me + 2, -1]
+            fc += [me + 1, -1]
+            miss += [missing, 0]
+            values += [[0.0], [float(d + t)]]
+        feature.append(-1)
+        thr.append(0.0)
+        tc.append(-1)
+        fc.append(-1)
+        miss.append(0)
+        values.append([100.0 + t])
+    n = len(feature)
+    return TreeEnsemble(
+        features=("a", "b", "c"), roots=roots, feature=feature, threshold=thr, op=[op] * n,
+        true_child=tc, false_child=fc, missing=miss, values=values, aggregation="sum",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("depth", "perfect"), [(9, True), (40, False)])
+def test_long_spines_both_engines(depth, perfect):
+    est = _chain(depth, 20, missing=1)
+    assert PerfectForest.supports(est) is perfect
+    model = Model(inputs=tuple(Field(name=n) for n in "abc"), target=Target(name="y", task="regression"), estimator=est)
+    X = np.random.default_rng(depth).uniform(-2, 9, size=(300, 3))
+    X[::11, 1] = np.nan
+    np.testing.assert_array_equal(outputs(model, X), _reference_outputs(model, X))
+
+
+def test_too_deep_or_too_wide_uses_the_simple_evaluator():
+    est = _chain(40, 2)
+    model = Model(inputs=tuple(Field(name=n) for n in "abc"), target=Target(name="y", task="regression"), estimator=est)
+    assert isinstance(get_plan(model).estimator, TreeEvaluator)
+    with pytest.raises(ValueError, match="PerfectForest"):
+        PerfectForest(est)
+
+
+# -- threads, chunks, single rows -----------------------------------------------------------------
+
+
+@settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture])  # the patch is the same for every example
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_threads_chunks_and_single_rows_agree(data, seed, monkeypatch_chunks):
+    model = data.draw(tree_models(max_depth=6, max_trees=8, steps=False))
+    X = sample_inputs(model, 203, seed=seed, missing=0.15)
+    whole = outputs(model, X, threads=1)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(outputs(model, X, threads=threads), whole)
+    rows = [outputs(model, {k: v[i : i + 1] for k, v in X.items()}) for i in (0, 1, 101, 202)]
+    np.testing.assert_array_equal(np.concatenate(rows), whole[[0, 1, 101, 202]])
+
+
+@pytest.fixture
+def monkeypatch_chunks(monkeypatch):
+    """Tiny chunks (7 pairs) so a few hundred rows cross many chunk boundaries."""
+    monkeypatch.setattr(_plan, "CHUNK_PAIRS", 7)
+    monkeypatch.setattr(_forest, "SMALL_BATCH", 3)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 9, 10, 63, 64, 65, 1000])
+def test_every_batch_size_matches_row_by_row(n):
+    est = _sklearn_forest()
+    model, rf, X = est
+    Xn = np.resize(X, (n, X.shape[1]))
+    batch = model.predict_proba(Xn)
+    np.testing.assert_array_equal(batch, rf.predict_proba(Xn))
+    if n <= 10:
+        single = np.concatenate([model.predict_proba(Xn[i : i + 1]) for i in range(n)])
+        np.testing.assert_array_equal(single, batch)
+
+
+def test_threads_option_is_checked():
+    model, _, X = _sklearn_forest()
+    for bad in (0, -1, 1.5, "2", True):
+        with pytest.raises(InputError, match="threads"):
+            model.predict(X[:2], threads=bad)
+    with pytest.raises(InputError, match="unknown option"):
+        model.predict(X[:2], thread=2)
+    np.testing.assert_array_equal(model.predict(X, threads=2), model.predict(X, threads=1))
+
+
+# -- the plain-array fast path --------------------------------------------------------------------
+
+
+def test_plain_array_fast_path_equals_general_path():
+    model, rf, X = _sklearn_forest()
+    plan = get_plan(model)
+    assert plan.fast
+    cols = {f"x{i}": X[:, i] for i in range(X.shape[1])}  # general path
+    np.testing.assert_array_equal(model.predict_proba(X), model.predict_proba(cols))
+    X32 = X.astype(np.float32)
+    np.testing.assert_array_equal(model.predict_proba(X32), model.predict_proba({k: v.astype(np.float32) for k, v in cols.items()}))
+    Xf = np.asfortranarray(X)
+    np.testing.assert_array_equal(model.predict_proba(Xf), model.predict_proba(X))
+    Xi = np.round(X * 3).astype(np.int64)
+    np.testing.assert_array_equal(model.predict_proba(Xi), rf.predict_proba(Xi.astype(np.float64)))
+    before = X.copy()
+    model.predict_proba(X)
+    np.testing.assert_array_equal(X, before)  # never modified
+
+
+def test_fast_path_reorders_columns_and_rounds_float_fields():
+    from portamodel.ir import LinearModel
+
+    est = LinearModel(features=("b", "a"), coefficients=[[1.0, 1e9]], intercepts=[0.0])
+    model = Model(
+        inputs=(Field(name="a", dtype="float"), Field(name="b")),
+        target=Target(name="y", task="regression"),
+        estimator=est,
+    )
+    assert get_plan(model).fast
+    X = np.array([[0.1, 2.0], [1.0 / 3.0, -1.0]])
+    want = X[:, 1] + 1e9 * X[:, 0].astype(np.float32).astype(np.float64)
+    np.testing.assert_array_equal(model.predict(X), want)
+    np.testing.assert_array_equal(model.predict({"a": X[:, 0], "b": X[:, 1]}), want)
+    assert X[0, 0] == 0.1  # the caller's array is untouched
+
+
+# -- exactness building blocks --------------------------------------------------------------------
+
+
+def test_float32_threshold_is_exact_around_every_boundary():
+    """float32(x) <= t  <=>  x <= float32_threshold(t), probed at and around every rounding boundary."""
+    rng = np.random.default_rng(0)
+    f32max = float(np.finfo(np.float32).max)
+    edge = f32max + 2.0**103  # the first float64 that rounds to inf in float32
+    t = np.concatenate(
+        [rng.normal(size=300), rng.normal(size=100) * 1e-40, rng.normal(size=100) * 1e37, [0.0, -0.0, f32max, -f32max, 1e300, -1e300, 5e-324]]
+    )
+    with np.errstate(over="ignore"):
+        t = np.concatenate([t, t.astype(np.float32).astype(np.float64)])
+        t = t[np.isfinite(t)]
+        tp = float32_threshold(t)
+        f = t.astype(np.float32)
+        up = np.nextafter(f, np.float32(np.inf)).astype(np.float64)
+        mid = (f.astype(np.float64) + up) / 2
+        centres = [t, tp, f.astype(np.float64), mid, np.full_like(t, edge), np.full_like(t, -edge)]
+        probes = []
+        for c in centres:
+            for direction in (np.inf, -np.inf):
+                x = c.copy()
+                for _ in range(3):
+                    probes.append(x)
+                    x = np.nextafter(x, direction)
+        x = np.stack(probes)
+        ok = np.isfinite(x)
+        want = x.astype(np.float32).astype(np.float64) <= t
+    got = x <= tp
+    np.testing.assert_array_equal(got[ok], want[ok])
+
+
+def test_tree_sum_is_sequential_for_every_shape():
+    rng = np.random.default_rng(1)
+    for shape in [(5, 1), (5, 2), (300, 1), (300, 3), (300, 1000)]:
+        a = rng.normal(size=shape) * 10.0 ** rng.integers(-8, 17, size=shape)
+        seq = a[0].copy()
+        for row in a[1:]:
+            seq = seq + row
+        np.testing.assert_array_equal(tree_sum(a), seq)
+        a32 = a.astype(np.float32)
+        seq32 = a32[0].copy()
+        for row in a32[1:]:
+            seq32 = seq32 + row
+        np.testing.assert_array_equal(tree_sum(a32), seq32)
+
+
+# -- scikit-learn, bit for bit ---------------------------------------------------------------------
+
+sklearn = pytest.importorskip("sklearn")
+
+_CACHE: dict[str, object] = {}
+
+
+def _sklearn_forest():
+    if "rf" not in _CACHE:
+        import portamodel
+        from sklearn.datasets import make_classification
+        from sklearn.ensemble import RandomForestClassifier
+
+        X, y = make_classification(n_samples=600, n_features=8, n_informative=5, n_classes=3, random_state=0)
+        rf = RandomForestClassifier(n_estimators=30, max_depth=7, random_state=0).fit(X, y)
+        _CACHE["rf"] = (portamodel.from_sklearn(rf), rf, X)
+    return _CACHE["rf"]
+
+
+def _near_thresholds(est_trees, X, rng, n=400):
+    thr = np.concatenate([t.tree_.threshold[t.tree_.children_left >= 0] for t in est_trees])
+    thr = thr[np.abs(thr) < 1e30]  # (scikit-learn's split of "missing vs all" has an infinite threshold)
+    rows = X[rng.integers(0, len(X), size=n)].copy()
+    cols = rng.integers(0, X.shape[1], size=n)
+    picks = thr[rng.integers(0, len(thr), size=n)]
+    f32 = picks.astype(np.float32).astype(np.float64)
+    choice = rng.integers(0, 4, size=n)
+    rows[np.arange(n), cols] = np.select(
+        [choice == 0, choice == 1, choice == 2], [picks, np.nextafter(picks, np.inf), f32], np.nextafter(f32, -np.inf)
+    )
+    rows[rng.random(size=rows.shape) < 0.05] = np.nan
+    return np.vstack([X, rows])
+
+
+def test_sklearn_random_forest_exact_with_missing_values():
+    import portamodel
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    model, rf, X = _sklearn_forest()
+    assert isinstance(get_plan(model).estimator, PerfectForest)
+    Xt = _near_thresholds(rf.estimators_, X, np.random.default_rng(0))
+    for threads in (1, 2):
+        np.testing.assert_array_equal(model.predict_proba(Xt, threads=threads), rf.predict_proba(Xt))
+    np.testing.assert_array_equal(model.predict(Xt), rf.predict(Xt))
+    # trained with missing values: learned NaN directions both ways
+    Xr, yr = make_regression(n_samples=500, n_features=5, random_state=1)
+    Xr[np.random.default_rng(1).random(Xr.shape) < 0.1] = np.nan
+    rr = RandomForestRegressor(n_estimators=25, max_depth=9, random_state=0).fit(Xr, yr)
+    mr = portamodel.from_sklearn(rr)
+    Xt = _near_thresholds(rr.estimators_, np.nan_to_num(Xr), np.random.default_rng(2))
+    np.testing.assert_array_equal(mr.predict(Xt), rr.predict(Xt))
+    np.testing.assert_array_equal(mr.predict(Xt[:1]), rr.predict(Xt[:1]))
+    Xc, yc = make_classification(n_samples=500, n_features=6, random_state=3)
+    deep = RandomForestClassifier(n_estimators=10, random_state=0).fit(Xc, yc)  # fully grown
+    md = portamodel.from_sklearn(deep)
+    Xt = _near_thresholds(deep.estimators_, Xc, np.random.default_rng(3))
+    np.testing.assert_array_equal(md.predict_proba(Xt), deep.predict_proba(Xt))
+
+
+def test_sklearn_gradient_boosting_exact():
+    import portamodel
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+    Xr, yr = make_regression(n_samples=400, n_features=6, noise=3.0, random_state=4)
+    gbr = GradientBoostingRegressor(n_estimators=120, max_depth=4, random_state=0).fit(Xr, yr)
+    model = portamodel.from_sklearn(gbr)
+    assert isinstance(get_plan(model).estimator, PerfectForest)
+    Xt = _near_thresholds([t[0] for t in gbr.estimators_], Xr, np.random.default_rng(4))
+    Xt = np.nan_to_num(Xt)
+    np.testing.assert_array_equal(model.predict(Xt), gbr.predict(Xt))
+    np.testing.assert_array_equal(model.predict(Xt, threads=2), gbr.predict(Xt))
+    np.testing.assert_array_equal(model.predict(Xt[:1]), gbr.predict(Xt[:1]))
+    Xc, yc = make_classification(n_samples=400, n_features=5, n_informative=3, n_classes=3, random_state=5)
+    gbc = GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=0).fit(Xc, yc)
+    mc = portamodel.from_sklearn(gbc)
+    Xt = np.nan_to_num(_near_thresholds([t[0] for t in gbc.estimators_], Xc, np.random.default_rng(5)))
+    np.testing.assert_allclose(mc.predict_proba(Xt), gbc.predict_proba(Xt), rtol=1e-14, atol=1e-16)
+    np.testing.assert_array_equal(mc.predict(Xt), gbc.predict(Xt))
+
+
+# -- the benchmark runner --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_benchmark_quick_runs():
+    """``python -m benchmarks --quick`` runs and prints its table (no assertion on any time)."""
+    root = Path(__file__).resolve().parent.parent
+    with warnings.catch_warnings():
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks", "--quick", "--only", "rf", "--only", "linear", "--only", "mlp", "--repeat", "1"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "| figure" in out.stdout
+    assert "RF 10 trees depth 6: 1 row vs scikit-learn" in out.stdout
