@@ -188,7 +188,8 @@ class _Forest:
 
 
 def _limit(n_nodes: int) -> int:
-    return max(8 * n_nodes, n_nodes + 1_000_000)
+    """How many IR nodes copying shared subtrees may create (a forest never needs more than n)."""
+    return 4 * n_nodes + 100_000
 
 
 # -- ml opsets 1-3 -----------------------------------------------------------------------------------
@@ -622,11 +623,6 @@ def read_tree_ensemble_v5(node: NodeView, features: tuple[str, ...], etype: str,
     for r in roots.tolist():
         if not 0 <= r < n:
             raise FormatError(f"tree root {r} does not exist", location=where)
-        if trues[r] == falses[r] and not (tleaf[r] and fleaf[r] and trues[r] == r):
-            raise UnsupportedFeatureError(
-                f"tree root {r} has equal branches: onnxruntime reads it as leaf {r}, the ONNX specification as leaf/node {int(trues[r])}",
-                location=where,
-            )
     agg_code = node.int("aggregate_function", 1)
     agg = {0: "average", 1: "sum", 2: "min", 3: "max"}.get(agg_code)
     if agg is None:
@@ -654,8 +650,6 @@ def read_tree_ensemble_v5(node: NodeView, features: tuple[str, ...], etype: str,
             row = np.zeros(K)
             row[targets[i]] = weights[i]
             return _Leaf(row)
-        if trues[i] == falses[i] and tleaf[i] and fleaf[i] and trues[i] == i and i in root_set:
-            return describe(("l", i))
         op = _V5_MODES[int(modes[i])]
         f = int(feats[i])
         if op == "member" and f in truncated:
@@ -670,7 +664,6 @@ def read_tree_ensemble_v5(node: NodeView, features: tuple[str, ...], etype: str,
             false_ref=("l" if fleaf[i] else "n", int(falses[i])),
         )
 
-    root_set = set(roots.tolist())
     # onnxruntime tests integer sets on int32(x) (truncated): those splits read an extra column trunc(x)
     trunc_index = {f: len(features) + j for j, f in enumerate(sorted(truncated))}
     forest = _Forest(K, _limit(n + n_leaves), where)

@@ -55,6 +55,7 @@ from ._symbols import (
     OneMinus,
     PendingAffine,
     Proba2,
+    RowShape,
     Scores,
     Sym,
     TreeScores,
@@ -143,9 +144,40 @@ class _Reader:
     # the walk ---------------------------------------------------------------------------------
     def run(self) -> Model:
         self._inputs()
-        for node in self.g.nodes:
-            self._node(node)
+        skip = 0
+        for i, node in enumerate(self.g.nodes):
+            if skip:
+                skip -= 1
+                continue
+            skip = self._transform_chain(i, node)
+            if not skip:
+                self._node(node)
+            else:
+                skip -= 1
         return self._assemble()
+
+    def _transform_chain(self, i: int, node: NodeView) -> int:
+        """Match a writer-made transform chain starting at node ``i``; returns the nodes it covers."""
+        from ._templates import match_transform
+
+        for name in node.inputs:
+            sym = self.env.get(name)
+            if not isinstance(sym, (Net, TreeScores)) or not sym.is_open:
+                continue
+            if isinstance(sym, TreeScores) and sym.width < 1:
+                continue
+            found = match_transform(self.g, i, name, "net" if isinstance(sym, Net) else "tree")
+            if found is None:
+                continue
+            transform, alpha, count, out = found
+            if transform in ("softmax_zero", "simplemax") and sym.width < 2:
+                continue
+            if isinstance(sym, Net):
+                self.env[out] = sym.with_act(transform, alpha)
+            else:
+                self.env[out] = replace(sym, post=transform)
+            return count
+        return 0
 
     def _inputs(self) -> None:
         specs = None
@@ -635,10 +667,12 @@ def _cast(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
         if src == "string" or to == "string":
             raise Unplaced(f"cast of columns from {src} to {to}")
         if to in ("float", "double", "float16") or src in ("bool", "int64", "int32", "int16", "int8", "uint8", "uint16", "uint32"):
-            if to in ("bool",):
-                raise Unplaced("cast of numbers to booleans")
+            if to == "bool":
+                from ._read_expr import to_bool
+
+                return [to_bool(r, x)]
             rounded = to in ("float", "float16") or (x.etype in ("float", "float16") or x.f32)
-            return [Cols(x.names, x.dims, to, f32=rounded and to != "float16")]
+            return [Cols(x.names, x.dims, to, f32=rounded and to != "float16", binary=x.binary or src == "bool")]
         raise Unplaced(f"cast from {src} to {to} truncates")
     if isinstance(x, (Net, TreeScores, Proba2, ZipProba)):
         if to not in ("float", "double"):
@@ -845,6 +879,8 @@ def _concat(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
         and axis in (1, -1)
     ):
         return [Proba2(args[1])]
+    if len(args) == 2 and isinstance(args[0], RowShape) and isinstance(args[1], Const) and axis == 0:
+        return [RowShape((*args[0].dims, *(int(v) for v in np.asarray(args[1].value).ravel())))]
     if all(isinstance(a, Const) for a in args):
         try:
             return [Const(np.concatenate([a.value for a in args], axis=axis))]
@@ -869,6 +905,12 @@ def _concat(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 
 @handles("Slice")
 def _slice(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    if isinstance(args[0], RowShape) and len(args) >= 3:
+        starts = [int(v) for v in np.asarray(r.const(args[1])).ravel()]
+        ends = [int(v) for v in np.asarray(r.const(args[2])).ravel()]
+        if starts == [0] and ends == [1] and (len(args) < 4 or args[3] is None or np.asarray(r.const(args[3])).ravel().tolist() == [0]):
+            return [RowShape(())]
+        raise Unplaced("slice of a shape other than its row count")
     x = r.cols(args[0])
     if len(args) > 1:
         starts = [int(v) for v in np.asarray(r.const(args[1])).ravel()]
@@ -906,6 +948,10 @@ def _gather(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
             raise Unplaced("constant gather") from None
     if isinstance(data, Const) and isinstance(idx, ArgIdx) and axis == 0:
         return [_labels_from_table(data.value, idx)]
+    if isinstance(data, Const) and isinstance(idx, (Cols, PendingAffine)) and axis == 0 and np.asarray(data.value).ndim == 1:
+        from ._read_expr import gather_table
+
+        return [gather_table(r, np.asarray(data.value), r.cols(idx))]
     x = r.cols(data)
     ind = np.asarray(r.const(idx, "indices")).astype(np.int64)
     rank = 1 + len(x.dims)
@@ -1192,7 +1238,145 @@ def _argmax(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
         return [ArgIdx(x)]
     if isinstance(x, Proba2):
         return [ArgIdx(x)]
+    if isinstance(x, (Cols, PendingAffine)):
+        from ._read_expr import argmax_columns
+
+        return [argmax_columns(r, node, r.cols(x))]
     raise Unplaced(f"ArgMax of {_describe(x)}")
+
+
+@handles("Pow")
+def _pow(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    from ._read_expr import binary_expression
+
+    if isinstance(args[0], Const) and isinstance(args[1], Const):
+        with np.errstate(all="ignore"):
+            return [Const(np.power(args[0].value, args[1].value))]
+    return [binary_expression(r, node, args)]
+
+
+@handles("Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual")
+def _compare(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    from ._read_expr import comparison
+
+    if isinstance(args[0], Const) and isinstance(args[1], Const):
+        fn = {"Equal": np.equal, "Less": np.less, "LessOrEqual": np.less_equal, "Greater": np.greater, "GreaterOrEqual": np.greater_equal}
+        return [Const(fn[node.op](args[0].value, args[1].value))]
+    return [comparison(r, node, args)]
+
+
+@handles("IsNaN")
+def _isnan(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    from ._read_expr import is_nan
+
+    if isinstance(args[0], Const):
+        return [Const(np.isnan(np.asarray(args[0].value, dtype=np.float64)))]
+    return [is_nan(r, node, args)]
+
+
+@handles("Not", "And", "Or", "Xor")
+def _logic(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    from ._read_expr import logic
+
+    if all(isinstance(a, Const) for a in args):
+        fn = {"Not": np.logical_not, "And": np.logical_and, "Or": np.logical_or, "Xor": np.logical_xor}[node.op]
+        return [Const(fn(*[a.value for a in args]))]
+    return [logic(r, node, args)]
+
+
+@handles("Where")
+def _where(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    from ._read_expr import where
+
+    if all(isinstance(a, Const) for a in args):
+        return [Const(np.where(args[0].value, args[1].value, args[2].value))]
+    return [where(r, node, args)]
+
+
+@handles("Abs", "Neg", "Floor", "Ceil", "Round", "Log", "Sqrt")
+def _unary(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    from ._read_expr import unary_expression
+
+    if isinstance(args[0], Const):
+        fn = {"Abs": np.abs, "Neg": np.negative, "Floor": np.floor, "Ceil": np.ceil, "Round": np.rint, "Log": np.log, "Sqrt": np.sqrt}
+        with np.errstate(all="ignore"):
+            return [Const(fn[node.op](args[0].value))]
+    return [unary_expression(r, node, args)]
+
+
+@handles("Max", "Min")
+def _extremum(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    from ._read_expr import extremum
+
+    if all(isinstance(a, Const) for a in args):
+        fn = np.maximum if node.op == "Max" else np.minimum
+        out = np.asarray(args[0].value)
+        for a in args[1:]:
+            out = fn(out, a.value)
+        return [Const(out)]
+    return [extremum(r, node, args)]
+
+
+@handles("ReduceMax", "ReduceMin", "ReduceSum")
+def _reduce(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    from ._read_expr import reduce_columns
+
+    x = args[0]
+    if not isinstance(x, (Cols, PendingAffine)):
+        raise Unplaced(f"{node.op} of {_describe(x)}")
+    return [reduce_columns(r, node, r.cols(x), _axes(r, node, args))]
+
+
+@handles("Shape")
+def _shape(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    x = args[0]
+    if node.has("start") or node.has("end"):
+        raise Unplaced("Shape with start/end")
+    if isinstance(x, Const):
+        return [Const(np.array(np.asarray(x.value).shape, dtype=np.int64))]
+    if isinstance(x, (Cols, PendingAffine)):
+        return [RowShape(r.cols(x).dims)]
+    raise Unplaced(f"Shape of {_describe(x)}")
+
+
+def _constant_column(r: _Reader, value: Any, dims: tuple[int, ...]) -> Cols:
+    if dims not in ((), (1,)):
+        raise Unplaced(f"a constant tensor of shape [N, {dims}]")
+    v = np.asarray(value).ravel()
+    if v.size != 1:
+        raise Unplaced("a constant column from several values")
+    item = v[0]
+    if v.dtype == object or v.dtype.kind in "US":
+        text = item.decode() if isinstance(item, bytes) else str(item)
+        expr, etype = Constant(value=None if text == "" else text), "string"
+    else:
+        num = float(item)
+        expr, etype = Constant(value=None if math.isnan(num) else num), "double"
+    out = r.new_name("constant")
+    r.emit(Derive(output=out, expression=expr, dtype="string" if etype == "string" else "double"))
+    return Cols((out,), dims, etype)
+
+
+@handles("ConstantOfShape")
+def _constant_of_shape(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    shape = args[0]
+    value = node.tensor("value") if node.has("value") else np.zeros(1, dtype=np.float32)
+    if isinstance(shape, Const):
+        dims = [int(v) for v in np.asarray(shape.value).ravel()]
+        return [Const(np.full(dims, np.asarray(value).ravel()[0]))]
+    if isinstance(shape, RowShape):
+        return [_constant_column(r, value, shape.dims)]
+    raise Unplaced(f"ConstantOfShape of {_describe(shape)}")
+
+
+@handles("Expand")
+def _expand(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    x, shape = args
+    if isinstance(x, Const) and isinstance(shape, RowShape):
+        return [_constant_column(r, x.value, shape.dims)]
+    if isinstance(x, Const) and isinstance(shape, Const):
+        return [Const(np.broadcast_to(x.value, [int(v) for v in np.asarray(shape.value).ravel()]).copy())]
+    raise Unplaced(f"Expand of {_describe(x)}")
 
 
 # -- ai.onnx.ml -----------------------------------------------------------------------------------

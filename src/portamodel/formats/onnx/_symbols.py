@@ -30,6 +30,7 @@ __all__ = [
     "OneMinus",
     "PendingAffine",
     "Proba2",
+    "RowShape",
     "Scores",
     "Sym",
     "TreeScores",
@@ -65,10 +66,18 @@ class Cols:
     dims: tuple[int, ...]
     etype: str
     f32: bool = False  # the values went through float32 (a cast to float and back)
+    binary: bool = False  # 0/1 values that are never missing (booleans, also after a cast)
 
     @property
     def width(self) -> int:
         return len(self.names)
+
+
+@dataclass(frozen=True, eq=False)
+class RowShape:
+    """The shape ``[N, *dims]`` of a column tensor (N unknown): the writer's way to size constants."""
+
+    dims: tuple[int, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,7 +189,7 @@ class Labels:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Sym = Const | Cols | PendingAffine | Net | TreeScores | OneMinus | Proba2 | ZipProba | ArgIdx | Labels
+Sym = Const | RowShape | Cols | PendingAffine | Net | TreeScores | OneMinus | Proba2 | ZipProba | ArgIdx | Labels
 
 
 def lineage(sym: Scores | Proba2) -> tuple[int, str, bool]:
