@@ -133,9 +133,10 @@ def _check_same(model: Any, est: Any, X: np.ndarray, proba: bool) -> None:
 
 
 def bench_rf(cfg: Config) -> list[Row]:
-    import portamodel
     from sklearn.datasets import make_classification
     from sklearn.ensemble import RandomForestClassifier
+
+    import portamodel
 
     X, y = make_classification(n_samples=20_000, n_features=20, n_informative=10, random_state=0)
     rf = RandomForestClassifier(n_estimators=cfg.rf_trees, max_depth=cfg.rf_depth, random_state=0, n_jobs=-1).fit(X, y)
@@ -147,9 +148,10 @@ def bench_rf(cfg: Config) -> list[Row]:
 
 
 def bench_gb(cfg: Config) -> list[Row]:
-    import portamodel
     from sklearn.datasets import make_regression
     from sklearn.ensemble import GradientBoostingRegressor
+
+    import portamodel
 
     X, y = make_regression(n_samples=5_000, n_features=20, noise=1.0, random_state=0)
     gb = GradientBoostingRegressor(n_estimators=cfg.gb_trees, max_depth=4, random_state=0).fit(X, y)
@@ -161,15 +163,17 @@ def bench_gb(cfg: Config) -> list[Row]:
 
 
 def bench_linear(cfg: Config) -> list[Row]:
-    import portamodel
     from sklearn.datasets import make_classification, make_regression
     from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    import portamodel
 
     X, y = make_regression(n_samples=2_000, n_features=20, noise=1.0, random_state=0)
     lin = LinearRegression().fit(X, y)
     model = portamodel.from_sklearn(lin)
     _check_same(model, lin, X, proba=False)
-    rows = _scoring_rows("LinearRegression", model, lin, X, Config(**{**cfg.__dict__, "rows": cfg.rows[:1]}), proba=False, targets={"sk1": 30.0, "ortd": 0})
+    cfg10 = Config(**{**cfg.__dict__, "rows": cfg.rows[:1]})
+    rows = _scoring_rows("LinearRegression", model, lin, X, cfg10, proba=False, targets={"sk1": 30.0, "ortd": 0})
     Xc, yc = make_classification(n_samples=2_000, n_features=20, random_state=0)
     log = LogisticRegression(max_iter=1000).fit(Xc, yc)
     model = portamodel.from_sklearn(log)
@@ -184,10 +188,11 @@ def bench_linear(cfg: Config) -> list[Row]:
 
 
 def bench_mlp(cfg: Config) -> list[Row]:
-    import portamodel
     from sklearn.datasets import make_regression
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPRegressor
+
+    import portamodel
 
     X, y = make_regression(n_samples=2_000, n_features=20, noise=1.0, random_state=0)
     with warnings.catch_warnings():

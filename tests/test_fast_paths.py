@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import sample_inputs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import tree_models
 
+from helpers import sample_inputs
 from portamodel.errors import InputError
 from portamodel.evaluate import _forest, _plan, get_plan, outputs
 from portamodel.evaluate._forest import PerfectForest, float32_threshold, tree_sum
 from portamodel.evaluate._tree import TreeEvaluator
 from portamodel.ir import AGGREGATIONS, Field, Model, Target, TreeEnsemble
+from strategies import tree_models
 
 ORDERED = ("<=", "<", ">=", ">")
 
@@ -89,7 +89,7 @@ def _chain(depth: int, n_trees: int, *, op: int = 0, missing: int = 0) -> TreeEn
             me = len(feature)
             feature += [d % 3, -1]
             thr += [d * 0.25 - 1.0 + t * 0.01, 0.0]
-            tc += [me + 2 if d < depth - 1 else me + 2, -1]
+            tc += [me + 2, -1]
             fc += [me + 1, -1]
             miss += [missing, 0]
             values += [[0.0], [float(d + t)]]
@@ -214,7 +214,12 @@ def test_float32_threshold_is_exact_around_every_boundary():
     f32max = float(np.finfo(np.float32).max)
     edge = f32max + 2.0**103  # the first float64 that rounds to inf in float32
     t = np.concatenate(
-        [rng.normal(size=300), rng.normal(size=100) * 1e-40, rng.normal(size=100) * 1e37, [0.0, -0.0, f32max, -f32max, 1e300, -1e300, 5e-324]]
+        [
+            rng.normal(size=300),
+            rng.normal(size=100) * 1e-40,
+            rng.normal(size=100) * 1e37,
+            [0.0, -0.0, f32max, -f32max, 1e300, -1e300, 5e-324],
+        ]
     )
     with np.errstate(over="ignore"):
         t = np.concatenate([t, t.astype(np.float32).astype(np.float64)])
@@ -262,9 +267,10 @@ _CACHE: dict[str, object] = {}
 
 def _sklearn_forest():
     if "rf" not in _CACHE:
-        import portamodel
         from sklearn.datasets import make_classification
         from sklearn.ensemble import RandomForestClassifier
+
+        import portamodel
 
         X, y = make_classification(n_samples=600, n_features=8, n_informative=5, n_classes=3, random_state=0)
         rf = RandomForestClassifier(n_estimators=30, max_depth=7, random_state=0).fit(X, y)
@@ -288,9 +294,10 @@ def _near_thresholds(est_trees, X, rng, n=400):
 
 
 def test_sklearn_random_forest_exact_with_missing_values():
-    import portamodel
     from sklearn.datasets import make_classification, make_regression
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    import portamodel
 
     model, rf, X = _sklearn_forest()
     assert isinstance(get_plan(model).estimator, PerfectForest)
@@ -314,9 +321,10 @@ def test_sklearn_random_forest_exact_with_missing_values():
 
 
 def test_sklearn_gradient_boosting_exact():
-    import portamodel
     from sklearn.datasets import make_classification, make_regression
     from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+    import portamodel
 
     Xr, yr = make_regression(n_samples=400, n_features=6, noise=3.0, random_state=4)
     gbr = GradientBoostingRegressor(n_estimators=120, max_depth=4, random_state=0).fit(Xr, yr)

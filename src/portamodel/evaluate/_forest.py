@@ -327,10 +327,7 @@ class PerfectForest:
                 X = np.concatenate((X, np.negative(X)), axis=1)
             g, stop = self.leaves(X)
         # tree-major values (T, m[, K]) so that summing over trees runs in tree order
-        if self.n_outputs == 1:
-            vals = self.leaf_values.take(g.T, mode="clip")
-        else:
-            vals = self.leaf_values.take(g.T, axis=0, mode="clip")
+        vals = self.leaf_values.take(g.T, axis=None if self.n_outputs == 1 else 0, mode="clip")
         null = None
         if stop is not None:
             stop = stop.T
