@@ -72,6 +72,19 @@ def same(a: Any, b: Any) -> bool:
     return True
 
 
+def plain(value: Any) -> Any:
+    """numpy scalars and str subclasses -> plain Python scalars (``np.int64(1)`` -> ``1``).
+
+    >>> plain(np.str_("a")).__class__.__name__, plain(np.int64(3)), plain(np.bool_(True))
+    ('str', 3, True)
+    """
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def short_repr(value: Any, limit: int = 80) -> str:
     """``repr`` for error messages: never fails (huge ints) and never floods (long strings)."""
     try:

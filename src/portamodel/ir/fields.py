@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import IRValidationError
-from ._base import IRNode, as_tuple, check, check_choice, ir_dataclass, short_repr
+from ._base import IRNode, as_tuple, check, check_choice, ir_dataclass, plain, short_repr
 
 __all__ = ["DATA_TYPES", "INVALID_POLICIES", "OPTYPES", "TASKS", "Field", "Target", "Value"]
 
@@ -48,12 +48,6 @@ def coerce_value(value: object, dtype: str, where: str) -> Value:
         raise IRValidationError(f"expected a {dtype} value, got {short_repr(value)}", location=where) from None
 
 
-def _plain(value: object) -> object:
-    """numpy scalars -> Python scalars (np.int64(1) -> 1)."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, (str, bytes)) else value
-
-
 @ir_dataclass
 class Field(IRNode):
     """One input column of a model.
@@ -76,7 +70,7 @@ class Field(IRNode):
         check_choice(self.dtype, DATA_TYPES, f"{where}.dtype")
         check_choice(self.optype, OPTYPES, f"{where}.optype")
         check_choice(self.invalid, INVALID_POLICIES, f"{where}.invalid")
-        values = as_tuple(self.values, f"{where}.values", _plain)
+        values = as_tuple(self.values, f"{where}.values", plain)
         values = tuple(coerce_value(v, self.dtype, f"{where}.values[{i}]") for i, v in enumerate(values))
         check(len(set(values)) == len(values), f"{where}.values", "values must be distinct")
         check(
@@ -103,7 +97,7 @@ class Target(IRNode):
         where = f"target {short_repr(self.name)}"
         check(isinstance(self.name, str) and self.name != "", "target", f"expected a non-empty name, got {short_repr(self.name)}")
         check_choice(self.task, TASKS, f"{where}.task")
-        classes = as_tuple(self.classes, f"{where}.classes", _plain)
+        classes = as_tuple(self.classes, f"{where}.classes", plain)
         for i, c in enumerate(classes):
             check(
                 isinstance(c, (str, int, float, bool)),

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ._base import IRNode, as_tuple, check, check_choice, check_names, frozen_array, ir_dataclass, short_repr
+from ._base import IRNode, as_tuple, check, check_choice, check_names, frozen_array, ir_dataclass, plain, short_repr
 from .fields import Value
 
 __all__ = [
@@ -83,7 +83,7 @@ class Impute(IRNode):
         where = "Impute"
         self._set("inputs", as_tuple(self.inputs, f"{where}.inputs"))
         self._set("outputs", as_tuple(self.outputs, f"{where}.outputs"))
-        self._set("values", as_tuple(self.values, f"{where}.values", _plain_value))
+        self._set("values", as_tuple(self.values, f"{where}.values", plain))
         check_names(self.outputs, f"{where}.outputs")
         n = len(self.inputs)
         check(n > 0, where, "needs at least one input")
@@ -113,7 +113,7 @@ class OneHot(IRNode):
 
     def __post_init__(self) -> None:
         where = f"OneHot({short_repr(self.input)})"
-        self._set("categories", as_tuple(self.categories, f"{where}.categories", _plain_value))
+        self._set("categories", as_tuple(self.categories, f"{where}.categories", plain))
         self._set("outputs", as_tuple(self.outputs, f"{where}.outputs"))
         check_names(self.outputs, f"{where}.outputs")
         check(len(self.categories) > 0, where, "needs at least one category")
@@ -145,8 +145,8 @@ class Lookup(IRNode):
 
     def __post_init__(self) -> None:
         where = f"Lookup({short_repr(self.input)})"
-        self._set("keys", as_tuple(self.keys, f"{where}.keys", _plain_value))
-        self._set("values", as_tuple(self.values, f"{where}.values", _plain_value))
+        self._set("keys", as_tuple(self.keys, f"{where}.keys", plain))
+        self._set("values", as_tuple(self.values, f"{where}.values", plain))
         check_names((self.output,), f"{where}.output")
         check(len(self.keys) == len(self.values), where, f"{len(self.keys)} keys but {len(self.values)} values")
         check(len(set(self.keys)) == len(self.keys), f"{where}.keys", "keys must be distinct")
@@ -161,6 +161,15 @@ class Constant(IRNode):
     """A literal in an expression; ``None`` is the missing value."""
 
     value: Value | None
+
+    def __post_init__(self) -> None:
+        value = plain(self.value)
+        check(
+            value is None or isinstance(value, (str, int, float, bool)),
+            "Constant",
+            f"expected a string, number, boolean or None, got {type(value).__name__}",
+        )
+        self._set("value", value)
 
 
 @ir_dataclass
@@ -261,8 +270,3 @@ def step_outputs(step: Step) -> tuple[str, ...]:
     if isinstance(step, (Affine, Impute, OneHot)):
         return step.outputs
     return (step.output,)
-
-
-def _plain_value(value: object) -> object:
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, (str, bytes)) else value
