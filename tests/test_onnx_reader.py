@@ -243,6 +243,13 @@ def test_malformed_tree_attributes_are_format_errors(extra: dict[str, Any], mess
         onnx_format.read(_regressor(extra=extra))
 
 
+def test_huge_target_counts_are_refused_before_allocating() -> None:
+    from portamodel.errors import LimitExceededError
+
+    with pytest.raises(LimitExceededError, match="outputs"):
+        onnx_format.read(_regressor(targets=1, extra=dict(n_targets=2**40)))
+
+
 def test_shared_subtrees_are_copied_but_an_explosion_is_refused() -> None:
     # tree whose node i sends both branches to node i + 1: 2**depth paths
     depth = 40

@@ -187,6 +187,15 @@ class _Forest:
         return parts
 
 
+#: Largest node-by-output table a tree ensemble may need (8 bytes each).
+MAX_TABLE = 50_000_000
+
+
+def _check_outputs(n_outputs: int, n_nodes: int, where: str) -> None:
+    if n_outputs * max(n_nodes, 1) > MAX_TABLE:
+        raise LimitExceededError(f"{n_outputs} outputs for {n_nodes} nodes exceeds the table limit of {MAX_TABLE} values", location=where)
+
+
 def _limit(n_nodes: int) -> int:
     """How many IR nodes copying shared subtrees may create (a forest never needs more than n)."""
     return 4 * n_nodes + 100_000
@@ -366,6 +375,7 @@ def read_tree_regressor(node: NodeView, features: tuple[str, ...], etype: str, *
     if K <= 0:
         raise FormatError("n_targets must be positive", location=where)
     table = _v3_table(node, len(features), "target")
+    _check_outputs(K, len(table.modes), where)
     agg = node.string("aggregate_function", "SUM")
     if agg not in _AGG:
         raise FormatError(f"unknown aggregate_function {agg!r}", location=where)
@@ -423,6 +433,7 @@ def read_tree_classifier(
         raise FormatError("class labels are not distinct", location=where)
     lab_etype = "string" if labels_s is not None else "int64"
     table = _v3_table(node, len(features), "class")
+    _check_outputs(C, len(table.modes), where)
     post = _post(node)
     base = _base_values(node)
     all_ids = {t for entries in table.leaf_weights.values() for t, _ in entries}
@@ -557,6 +568,7 @@ def read_tree_ensemble_v5(node: NodeView, features: tuple[str, ...], etype: str,
     roots = _req_ints(node, "tree_roots")
     feats = _req_ints(node, "nodes_featureids")
     n = feats.shape[0]
+    _check_outputs(K, n, where)
     modes_t = node.tensor("nodes_modes")
     splits_t = node.tensor("nodes_splits")
     if modes_t is None or splits_t is None:

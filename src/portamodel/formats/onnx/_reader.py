@@ -250,7 +250,8 @@ class _Reader:
             self._fail(node, "unknown operator" if node.domain in ("", "ai.onnx.ml") else f"operator of unknown domain {node.domain!r}")
             return
         try:
-            outs = handler(self, node, args)
+            with np.errstate(all="ignore"):
+                outs = handler(self, node, args)
         except Unplaced as exc:
             self._fail(node, str(exc))
             return
