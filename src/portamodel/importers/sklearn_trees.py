@@ -87,7 +87,7 @@ class _Forest:
     def build(self, features: list[str], **kw: Any) -> TreeEnsemble:
         if not self.roots:
             raise UnsupportedFeatureError("the ensemble has no trees", location="TreeEnsemble")
-        arrays = {k: np.concatenate(v) for k, v in self.parts.items()}
+        arrays: dict[str, Any] = {k: np.concatenate(v) for k, v in self.parts.items()}
         if self.sets:
             kw["set_offsets"] = np.cumsum([0] + [len(s) for s in self.sets])
             kw["set_values"] = np.array([v for s in self.sets for v in s], dtype=np.float64)
