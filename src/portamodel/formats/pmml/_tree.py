@@ -743,6 +743,16 @@ def build_raw_tree(
     t.fields = list(field_names)
     t.n_nodes = m
     _values(t, info, tm, where, classification, vid[order], v_score, sd_vid, sd_label, sd_value)
+    # "if x is missing, go to a leaf with no value" is exactly the IR's null action: say so, so
+    # that every aggregation (also votes) treats it as no prediction
+    if t.sets:
+        empty = np.array([len(m) == 0 for m in t.sets])
+        test = split & (t.op == _NOT_IN)
+        test[test] = empty[threshold[test].astype(np.int64)]
+        for j in np.flatnonzero(test).tolist():
+            target = t.fc[j] if t.miss[j] == MISSING_FALSE else t.tc[j] if t.miss[j] == MISSING_TRUE else -1
+            if target >= 0 and t.feature[target] < 0 and np.isnan(t.values[target]).all():
+                t.miss[j] = MISSING_NULL
     # a split's own value only matters when a missing value stops there
     unused = split & (t.miss != MISSING_STOP)
     if unused.any():

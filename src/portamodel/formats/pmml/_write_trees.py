@@ -53,8 +53,8 @@ def write_ensemble(w: Writer, est: TreeEnsemble) -> None:
     if t.task == "classification" and est.aggregation == "average" and est.post_transform == "identity" and not base.any():
         _direct_classifier(w, est, votes=False)
         return
-    if est.aggregation in ("max", "median") and est.n_trees > 1:
-        _select_chain(w, est)  # JPMML has no element-wise max/median of segments: compute it with Apply
+    if est.aggregation == "max" and est.n_trees > 1:
+        _select_chain(w, est)  # JPMML has no max of regression segments: compute it with Apply max
         return
     if t.task == "regression":
         if est.post_transform == "identity":
@@ -79,6 +79,8 @@ class _TreeText:
         n = est.n_nodes
         self.pred: list[str | None] = [None] * n
         self.constant: list[bool] = [False] * n  # the split's test is constant for present values
+        classes = w.model.target.classes
+        self.any_score = esc(_value_text(classes[0])) if classes else "0.0"
         self.missing_test: list[str] = [""] * len(self.fields)
         for k, f in enumerate(self.fields):
             self.missing_test[k] = f'<SimplePredicate field="{esc(f)}" operator="isMissing"/>'
@@ -173,7 +175,7 @@ def _number_text(v: float, kind: str) -> str:
     return num(v)
 
 
-def _tree_body(w: Writer, tt: _TreeText, root: int, value: Any, strategy: str) -> None:
+def _tree_body(w: Writer, tt: _TreeText, root: int, value: Any, strategy: str, *, classification: bool = False) -> None:
     """Write the Node tree of the IR tree at ``root``; ``value(node)`` gives a node's attribute text
     and inner elements (score / ScoreDistributions); node -1 is "no value"."""
     est = tt.est
@@ -183,6 +185,7 @@ def _tree_body(w: Writer, tt: _TreeText, root: int, value: Any, strategy: str) -
     nl = "\n" if indent else ""
     parts = x.parts
     explicit = strategy == "none"
+    null_child = f'<Node score="{tt.any_score if classification else "0.0"}"><False/></Node>'
     # stack items: (0, predicate, body root) opens a Node; (1, None, 0) closes one;
     # (2, predicate, node) is a leaf Node with that node's value (-1: no value)
     stack: list[tuple[int, Any, int]] = [(0, _TRUE, root)]
@@ -195,18 +198,18 @@ def _tree_body(w: Writer, tt: _TreeText, root: int, value: Any, strategy: str) -
             parts.append(("\t" * depth if indent else "") + "</Node>" + nl)
             continue
         if kind == 2:
-            a, inner = value(arg)
-            parts.append(f"{pad}<Node{a}>{pred}{inner}</Node>{nl}")
+            parts.append(f"{pad}{_leaf(value(arg), pred, null_child)}{nl}")
             continue
         chain = []
         s = arg
         while feat[s] >= 0:
             chain.append(s)
             s = fc[s]
-        a, inner = value(s)
         if not chain:
-            parts.append(f"{pad}<Node{a}>{pred}{inner}</Node>{nl}")
+            parts.append(f"{pad}{_leaf(value(s), pred, null_child)}{nl}")
             continue
+        v = value(s)
+        a, inner = v if v is not None else ("", "")  # no score: falling through gives no prediction
         parts.append(f"{pad}<Node{a}>{pred}{inner}{nl}")
         depth += 1
         stack.append((1, None, 0))
@@ -216,6 +219,14 @@ def _tree_body(w: Writer, tt: _TreeText, root: int, value: Any, strategy: str) -
             if explicit and m in (MISSING_STOP, MISSING_NULL):
                 stack.append((2, tt.missing_test[feat[node]], node if m == MISSING_STOP else -1))
     x.depth = depth
+
+
+def _leaf(v: tuple[str, str] | None, pred: str, null_child: str) -> str:
+    """A leaf Node; a leaf without a value is a scoreless node whose only child never matches, so
+    JPMML returns no prediction there (a NaN score would not load)."""
+    if v is None:
+        return f"<Node>{pred}{null_child}</Node>"
+    return f"<Node{v[0]}>{pred}{v[1]}</Node>"
 
 
 def _strategy(tt: _TreeText, nodes: NDArray[np.intp]) -> str:
@@ -247,7 +258,7 @@ def _tree_model(
         x.open("Targets")
         x.leaf("Target", {"rescaleConstant": num(base)})
         x.close("Targets")
-    _tree_body(w, tt, int(est.roots[t]), value, strategy)
+    _tree_body(w, tt, int(est.roots[t]), value, strategy, classification=fn == "classification")
     x.close("TreeModel")
 
 
@@ -314,19 +325,19 @@ def _direct_classifier(w: Writer, est: TreeEnsemble, *, votes: bool) -> None:
         vals = np.where(np.isnan(vals).any(axis=1, keepdims=True), np.nan, onehot)
     cache: dict[int, tuple[str, str]] = {}
 
-    def value(node: int) -> tuple[str, str]:
+    def value(node: int) -> tuple[str, str] | None:
         if node < 0:
-            row = np.full(K, np.nan)
-        else:
-            got = cache.get(node)
-            if got is not None:
-                return got
-            row = vals[node]
-        k = int(np.argmax(np.nan_to_num(row, nan=-np.inf))) if not np.isnan(row).all() else 0
+            return None
+        got = cache.get(node)
+        if got is not None:
+            return got
+        row = vals[node]
+        if np.isnan(row).any():
+            return None
+        k = int(np.argmax(row))
         sds = "".join(f'<ScoreDistribution value="{labels[j]}" recordCount="{num(row[j])}"/>' for j in range(K))
         out = (f' score="{labels[k]}"', sds)
-        if node >= 0:
-            cache[node] = out
+        cache[node] = out
         return out
 
     tt = _TreeText(w, est)
@@ -377,7 +388,7 @@ def _tree_model_top(w: Writer, tt: _TreeText, t: int, nodes: NDArray[np.intp], v
     x.open("TreeModel", attrs)
     w.mining_schema()
     w.probability_output()
-    _tree_body(w, tt, int(est.roots[t]), value, strategy)
+    _tree_body(w, tt, int(est.roots[t]), value, strategy, classification=True)
     x.close("TreeModel")
 
 
@@ -387,8 +398,10 @@ def _tree_model_top(w: Writer, tt: _TreeText, t: int, nodes: NDArray[np.intp], v
 def _column_value(est: TreeEnsemble, k: int) -> Any:
     col = est.values[:, k]
 
-    def value(node: int) -> tuple[str, str]:
-        return (f' score="{num(col[node] if node >= 0 else math.nan)}"', "")
+    def value(node: int) -> tuple[str, str] | None:
+        if node < 0 or math.isnan(col[node]):
+            return None
+        return (f' score="{num(col[node])}"', "")
 
     return value
 
@@ -406,13 +419,14 @@ def _column_model(w: Writer, est: TreeEnsemble, k: int, *, top: bool, output: st
         trees = [0]
     weights = est.tree_weights
     agg = est.aggregation
-    if (
-        agg in ("sum", "average")
-        and len(trees) == 1
-        and (weights is None or weights[trees[0]] == 1.0)
-        and (agg == "sum" or est.n_trees == 1)
-    ):
-        ti = trees[0]
+    # one tree: average / max / median of one tree is the tree; a sum needs weight 1 to drop the Segmentation
+    lone_sum = agg == "sum" and len(trees) == 1 and (weights is None or weights[trees[0]] == 1.0)
+    if lone_sum or est.n_trees == 1:
+        ti = trees[0] if agg == "sum" else 0
+        if agg == "sum" and weights is not None and weights[ti] != 1.0:
+            lone_sum = False
+    if lone_sum or (est.n_trees == 1 and agg != "sum"):
+        ti = trees[0] if agg == "sum" else 0
         nodes = _tree_nodes(est, owner, ti)
         if top:
             _top_regression_tree(w, tt, ti, nodes, value, base)
@@ -624,8 +638,8 @@ def _pending_local(w: Writer) -> None:
 
 
 def _select_chain(w: Writer, est: TreeEnsemble) -> None:
-    """max / median over trees, per output: every (tree, output) is a chain segment; the last
-    segment takes ``Apply max|median`` of them (plus the base score) and applies the transform."""
+    """max over trees, per output: every (tree, output) is a chain segment; the last segment takes
+    ``Apply max`` of them (plus the base score) and applies the transform."""
     t = w.model.target
     x = w.x
     K = est.n_outputs
@@ -650,7 +664,7 @@ def _select_chain(w: Writer, est: TreeEnsemble) -> None:
             x.leaf("True")
             _tree_model(w, tt, ti, nodes, "regression", _column_value(est, k), output=outs[k][ti], base=0.0, used=used)
             x.close("Segment")
-    fn = "max" if est.aggregation == "max" else "median"
+    fn = "max"
     local = []
     agg_fields = []
     for k in range(K):

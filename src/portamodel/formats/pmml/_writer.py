@@ -22,7 +22,7 @@ import numpy as np
 
 from ...diagnostics import OnLoss, check_on_loss, report_loss
 from ...errors import PortamodelError
-from ...ir import MLP, Affine, Apply, Constant, Derive, FieldRef, Impute, LinearModel, Lookup, Model, OneHot, TreeEnsemble
+from ...ir import MLP, Affine, Constant, Derive, FieldRef, Impute, LinearModel, Lookup, Model, OneHot, TreeEnsemble
 from ...ir.transforms import Expression
 from ._xmlout import XmlOut, num
 
@@ -38,6 +38,10 @@ _NN_ACT = {
     "reciprocal": "reciprocal", "square": "square", "gauss": "Gauss", "sine": "sine", "cosine": "cosine",
     "elliott": "Elliott", "arctan": "arctan",
 }  # fmt: skip
+_ONE = '<Constant dataType="double">1</Constant>'
+_ZERO = '<Constant dataType="double">0</Constant>'
+_MISSING = '<Constant missing="true"/>'
+_PASS_MISSING = {"+", "-", "*", "/", "modulo", "min", "max", "sum", "avg", "product"}
 _BOOLEAN_FUNCTIONS = {
     "isMissing", "isNotMissing", "equal", "notEqual", "lessThan", "lessOrEqual", "greaterThan", "greaterOrEqual",
     "and", "or", "not", "isIn", "isNotIn",
@@ -77,6 +81,7 @@ class Writer:
         self.kinds: dict[str, str] = {f.name: ("string" if f.dtype == "string" else "number") for f in model.inputs}
         self.floats: set[str] = {f.name for f in model.inputs if f.dtype == "float"}
         self.pending_local: list[tuple[str, str]] = []
+        self.hoisted: list[tuple[str, str, str]] = []
         self.pending_reads: list[str] = []
         for step in model.steps:
             for o, k in zip(_outputs(step), _output_kinds(step, self.kinds)):
@@ -256,12 +261,18 @@ class Writer:
         elif isinstance(step, Lookup):
             self._lookup(step, where)
         elif isinstance(step, Derive):
-            optype, dtype = {"double": ("continuous", "double"), "string": ("categorical", "string"), "boolean": ("continuous", "double")}[
-                step.dtype
-            ]
+            optype, dtype = ("categorical", "string") if step.dtype == "string" else ("continuous", "double")
+            self.hoisted = []
+            xml = self.expression(step.expression, "string" if step.dtype == "string" else "number")
+            for name, kind, sub in self.hoisted:  # named sub-expressions come first
+                ot, dt = {"number": ("continuous", "double"), "string": ("categorical", "string"), "boolean": ("categorical", "boolean")}[
+                    kind
+                ]
+                x.open("DerivedField", {"name": name, "optype": ot, "dataType": dt})
+                self._raw_line(sub)
+                x.close("DerivedField")
             x.open("DerivedField", {"name": step.output, "optype": optype, "dataType": dtype})
-            want = "string" if step.dtype == "string" else "number"
-            self._raw_line(self.expression(step.expression, want))
+            self._raw_line(xml)
             x.close("DerivedField")
         else:  # pragma: no cover - the IR has no other steps
             raise PortamodelError(f"unknown step {type(step).__name__}")
@@ -295,50 +306,90 @@ class Writer:
         x.close("MapValues")
         x.close("DerivedField")
 
+    # JPMML refuses a missing argument in most functions (where the IR gives a missing result):
+    # arguments that may be missing are first given names (DerivedFields) and each call is guarded
+    # by ``if(isMissing(arg), missing, f(...))``. Arithmetic passes missing values on and the
+    # aggregates skip them in both, so those are written as they are.
     def expression(self, e: Expression, want: str) -> str:
-        """XML of expression ``e`` in a context wanting a "number", "boolean", "string" or "any"."""
+        """XML of ``e`` as a ``want`` value ("number", "boolean", "string" or "any")."""
+        kind = self._kind(e)
+        if want == "number" and kind == "boolean":
+            ref = self._ref(e, "boolean")
+            return self._guard([ref], f'<Apply function="if">{ref}{_ONE}{_ZERO}</Apply>')
+        if want == "boolean" and kind == "number":
+            ref = self._ref(e, "number")
+            return self._guard([ref], f'<Apply function="notEqual">{ref}{_ZERO}</Apply>')
+        return self._expr(e)
+
+    def _kind(self, e: Expression) -> str:
+        if isinstance(e, Constant):
+            return "string" if isinstance(e.value, str) else "number"
+        if isinstance(e, FieldRef):
+            return self.kinds.get(e.name, "number")
+        if e.function in _BOOLEAN_FUNCTIONS:
+            return "boolean"
+        if e.function == "if":
+            kinds = {self._kind(a) for a in e.args[1:] if not (isinstance(a, Constant) and a.value is None)}
+            return "string" if "string" in kinds else "boolean" if kinds == {"boolean"} else "number"
+        return "number"
+
+    def _expr(self, e: Expression) -> str:
         if isinstance(e, Constant):
             v = e.value
             if v is None:
-                return '<Constant missing="true"/>'
+                return _MISSING
             if isinstance(v, bool):
                 v = 1.0 if v else 0.0
             if isinstance(v, str):
                 return f'<Constant dataType="string">{_q(v)}</Constant>'
-            if want == "boolean":
-                return self._as_bool(f'<Constant dataType="double">{num(v)}</Constant>')
             return f'<Constant dataType="double">{num(v)}</Constant>'
         if isinstance(e, FieldRef):
-            ref = f'<FieldRef field="{_q(e.name)}"/>'
-            if want == "boolean" and self.kinds.get(e.name) != "string":
-                return f'<Apply function="notEqual">{ref}<Constant dataType="double">0</Constant></Apply>'
-            return ref
-        assert isinstance(e, Apply)
+            return f'<FieldRef field="{_q(e.name)}"/>'
         fn = e.function
+        if fn in ("isMissing", "isNotMissing"):
+            return f'<Apply function="{fn}">{self._expr(e.args[0])}</Apply>'
+        if fn in _PASS_MISSING:
+            return f'<Apply function="{fn}">{"".join(self.expression(a, "number") for a in e.args)}</Apply>'
         if fn == "if":
-            cond = self.expression(e.args[0], "boolean")
-            rest = "".join(self.expression(a, "any" if want == "boolean" else want) for a in e.args[1:])
-            inner = f'<Apply function="if">{cond}{rest}</Apply>'
-            return self._as_bool(inner) if want == "boolean" else inner
+            cond = self._ref(e.args[0], "boolean")
+            kind = self._kind(e)
+            branches = "".join(self.expression(a, kind) for a in e.args[1:])
+            return self._guard([cond], f'<Apply function="if">{cond}{branches}</Apply>')
         if fn in ("and", "or", "not"):
-            args = "".join(self.expression(a, "boolean") for a in e.args)
-            inner = f'<Apply function="{fn}">{args}</Apply>'
-            return inner if want in ("boolean", "any") else _bool_to_number(inner)
-        if fn in _BOOLEAN_FUNCTIONS or fn == "threshold":
-            if fn == "threshold":
-                args = "".join(self.expression(a, "number") for a in e.args)
-                inner = f'<Apply function="greaterThan">{args}</Apply>'
-            else:
-                args = "".join(self.expression(a, "any") for a in e.args)
-                inner = f'<Apply function="{fn}">{args}</Apply>'
-            return inner if want in ("boolean", "any") else _bool_to_number(inner)
-        args = "".join(self.expression(a, "number") for a in e.args)
-        inner = f'<Apply function="{fn}">{args}</Apply>'
-        return self._as_bool(inner) if want == "boolean" else inner
+            refs = [self._ref(a, "boolean") for a in e.args]
+        elif fn == "threshold":
+            refs = [self._ref(a, "number") for a in e.args]
+            return self._guard(refs, f'<Apply function="greaterThan">{"".join(refs)}</Apply>')
+        elif fn in _BOOLEAN_FUNCTIONS:
+            refs = [self._ref(a, self._kind(a)) for a in e.args]
+        else:
+            refs = [self._ref(a, "number") for a in e.args]
+        if _MISSING in refs:
+            return _MISSING
+        return self._guard(refs, f'<Apply function="{fn}">{"".join(refs)}</Apply>')
+
+    def _ref(self, e: Expression, kind: str) -> str:
+        """A FieldRef (or Constant) standing for ``e`` as a ``kind`` value."""
+        if isinstance(e, Constant):
+            return self._expr(e) if kind != "boolean" or e.value is None else self.expression(e, "boolean")
+        if isinstance(e, FieldRef) and (kind != "boolean" or self.kinds.get(e.name) == "boolean"):
+            return self._expr(e)
+        if isinstance(e, FieldRef) and kind == "boolean":
+            pass  # a number used as a condition: name the comparison below
+        xml = self.expression(e, kind)
+        name = self._fresh("expr")
+        self.hoisted.append((name, kind, xml))
+        if kind == "boolean":
+            self.kinds[name] = "boolean"
+        return f'<FieldRef field="{_q(name)}"/>'
 
     @staticmethod
-    def _as_bool(xml: str) -> str:
-        return f'<Apply function="notEqual">{xml}<Constant dataType="double">0</Constant></Apply>'
+    def _guard(refs: list[str], core: str) -> str:
+        tests = [f'<Apply function="isMissing">{r}</Apply>' for r in refs if r.startswith("<FieldRef")]
+        if not tests:
+            return core
+        cond = tests[0] if len(tests) == 1 else f'<Apply function="or">{"".join(tests)}</Apply>'
+        return f'<Apply function="if">{cond}{_MISSING}{core}</Apply>'
 
     # -- linear models ------------------------------------------------------------------------------
     def _linear(self, est: LinearModel) -> None:

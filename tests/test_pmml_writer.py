@@ -1,0 +1,266 @@
+"""PMML writer: IR -> PMML 4.4 -> IR keeps predictions, validates against the XSD, and scores the
+same in jpmml_evaluator (the independent judge; marked ``java``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+
+import portamodel
+from helpers import assert_predictions_equal, sample_inputs
+from portamodel.diagnostics import LossWarning
+from portamodel.errors import ConversionLossError, PortamodelError
+from portamodel.formats import pmml
+from portamodel.ir import Field, LinearModel, Metadata, Model, Target
+from strategies import linear_models, mlp_models, models, tree_models
+
+DATA = Path(__file__).parent / "data" / "pmml"
+XSD_PATH = Path(__file__).resolve().parents[2] / "shared" / "specs" / "pmml-4-4.xsd"
+FIXTURES = sorted(DATA.glob("*.pmml")) + sorted((DATA / "handwritten").glob("*.pmml"))
+
+
+@pytest.fixture(scope="module")
+def xsd() -> Any:
+    from lxml import etree
+
+    if not XSD_PATH.exists():
+        pytest.skip(f"no PMML 4.4 XSD at {XSD_PATH}")
+    return etree.XMLSchema(etree.parse(str(XSD_PATH)))
+
+
+def assert_valid(xsd: Any, data: bytes) -> None:
+    from lxml import etree
+
+    doc = etree.fromstring(data)
+    assert xsd.validate(doc), str(xsd.error_log.last_error)
+
+
+def tolerance(model: Model, lossy: bool) -> dict[str, float]:
+    """float32 accumulation is written as double (reported as a loss): compare in float32 then."""
+    if lossy and getattr(model.estimator, "accumulate_dtype", "") == "float32":
+        return {"rtol": 1e-5, "atol": 1e-6}
+    return {}
+
+
+def write_or_skip(model: Model) -> tuple[bytes, bool]:
+    """(PMML bytes, lossy?) -- a loss other than float32 accumulation skips the example."""
+    try:
+        return pmml.write(model, on_loss="raise"), False
+    except ConversionLossError as exc:
+        if "float32 accumulation" not in str(exc):
+            assume(False)
+        return pmml.write(model, on_loss="ignore"), True
+
+
+# -- real fixtures: read -> write -> read --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_fixture_roundtrip(path: Path, xsd: Any) -> None:
+    model = pmml.read(path)
+    data = pmml.write(model, on_loss="raise")
+    assert_valid(xsd, data)
+    back = pmml.read(data)
+    assert back.input_names == model.input_names and back.classes == model.classes
+    assert_predictions_equal(model, back, sample_inputs(model, 300, seed=1))
+    inputs = pd.read_csv(path.with_name(path.stem + ".input.csv"))
+    X = {f.name: inputs[f.name].to_numpy(dtype=object if f.dtype == "string" else np.float64) for f in model.inputs}
+    for f in model.inputs:
+        if f.dtype == "string":
+            X[f.name] = np.array([None if isinstance(v, float) else v for v in X[f.name]], dtype=object)
+    assert_predictions_equal(model, back, X)
+    assert back.metadata == model.metadata
+
+
+def test_writing_is_deterministic_and_compact_option() -> None:
+    model = pmml.read(DATA / "gradient_boosting_multiclass.pmml")
+    a = pmml.write(model)
+    assert a == pmml.write(model)
+    flat = pmml.write(model, indent=False)
+    assert len(flat) < len(a) and pmml.read(flat) == pmml.read(a)
+
+
+def test_compact_trees() -> None:
+    """One PMML Node per split plus the root: no wrapper nodes (JPMML's returnLastPrediction form)."""
+    model = pmml.read(DATA / "random_forest_regressor.pmml")
+    est = model.estimator
+    text = pmml.write(model).decode()
+    assert text.count("<Node") == int((est.feature >= 0).sum()) + est.n_trees
+    assert 'missingValueStrategy="nullPrediction"' in text and 'dataType="float"' in text
+
+
+# -- random models from the shared strategies -------------------------------------------------------------
+
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def _roundtrip(model: Model, xsd: Any) -> None:
+    lossy_text = pmml.write(model, on_loss="ignore")
+    assert_valid(xsd, lossy_text)
+    data, lossy = write_or_skip(model)
+    back = pmml.read(data)
+    assert_predictions_equal(model, back, sample_inputs(model, 120, seed=0), **tolerance(model, lossy))
+
+
+@PROPERTY
+@given(linear_models())
+def test_random_linear_models_roundtrip(xsd: Any, model: Model) -> None:
+    _roundtrip(model, xsd)
+
+
+@PROPERTY
+@given(tree_models())
+def test_random_tree_models_roundtrip(xsd: Any, model: Model) -> None:
+    _roundtrip(model, xsd)
+
+
+@PROPERTY
+@given(mlp_models())
+def test_random_mlp_models_roundtrip(xsd: Any, model: Model) -> None:
+    _roundtrip(model, xsd)
+
+
+@PROPERTY
+@given(models(max_trees=6, max_depth=5))
+def test_random_models_roundtrip(xsd: Any, model: Model) -> None:
+    _roundtrip(model, xsd)
+
+
+# -- losses, options, metadata --------------------------------------------------------------------------
+
+
+def _linear(normalization: str, n_out: int) -> Model:
+    k = ("a", "b", "c")[: max(n_out, 2)]
+    return Model(
+        inputs=(Field(name="x"),),
+        target=Target(name="y", task="classification", classes=k),
+        estimator=LinearModel(features=("x",), coefficients=np.ones((n_out, 1)), intercepts=np.zeros(n_out), normalization=normalization),
+        metadata=Metadata(
+            name="m", description="d", producer="p", producer_version="1", version="7", created="2026-01-01", extra={"k": "v"}
+        ),
+    )
+
+
+def test_loss_policy() -> None:
+    model = _linear("softmax_zero", 3)
+    with pytest.raises(ConversionLossError, match="softmax_zero"):
+        pmml.write(model, on_loss="raise")
+    with pytest.warns(LossWarning, match="softmax_zero"):
+        pmml.write(model, on_loss="warn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pmml.write(model, on_loss="ignore")
+    with pytest.raises(PortamodelError, match="on_loss"):
+        pmml.write(model, on_loss="sometimes")
+    with pytest.raises(PortamodelError, match="unknown option"):
+        pmml.write(model, pretty=True)
+
+
+def test_metadata_roundtrip(tmp_path: Path) -> None:
+    model = _linear("softmax", 3)
+    path = tmp_path / "m.pmml.gz"
+    portamodel.save(model, path)
+    back = portamodel.load(path)
+    assert back.metadata == model.metadata
+    assert back == pmml.read(pmml.write(model))
+
+
+def test_names_are_escaped(xsd: Any) -> None:
+    model = Model(
+        inputs=(Field(name='a<b & "c"'),),
+        target=Target(name="x>y", task="regression"),
+        estimator=LinearModel(features=('a<b & "c"',), coefficients=[[2.0]], intercepts=[1.0]),
+    )
+    data = pmml.write(model)
+    assert_valid(xsd, data)
+    assert pmml.read(data).predict([[1.5]]).tolist() == [4.0]
+    bad = Model(
+        inputs=(Field(name="a\x01"),),
+        target=Target(name="y", task="regression"),
+        estimator=LinearModel(features=("a\x01",), coefficients=[[1.0]], intercepts=[0.0]),
+    )
+    with pytest.raises(PortamodelError, match="XML cannot represent"):
+        pmml.write(bad)
+
+
+# -- jpmml_evaluator agrees on every written test model ------------------------------------------------------
+
+
+def _collect(strategy: Any, n: int) -> list[Model]:
+    found: list[Model] = []
+
+    @settings(max_examples=n, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def draw(m: Model) -> None:
+        found.append(m)
+
+    draw()
+    return found
+
+
+@pytest.fixture(scope="module")
+def jpmml(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    if shutil.which("java") is None:
+        pytest.skip("java is not installed")
+    jpmml_evaluator = pytest.importorskip("jpmml_evaluator")
+
+    def evaluate(data: bytes, X: dict[str, np.ndarray], name: str) -> pd.DataFrame:
+        path = tmp_path_factory.mktemp("jpmml") / f"{name}.pmml"
+        path.write_bytes(data)
+        ev = jpmml_evaluator.make_evaluator(str(path), backend="jpype").verify()
+        return ev.evaluateAll(pd.DataFrame(X))
+
+    return evaluate
+
+
+def _agree(jpmml: Any, model: Model, data: bytes, X: dict[str, np.ndarray], name: str) -> None:
+    res = jpmml(data, X, name)
+    errors = res["errors"].dropna() if "errors" in res.columns else []
+    assert len(errors) == 0, f"{name}: {errors.iloc[0]}"
+    if model.task == "regression":
+        ours = model.predict(X)
+        theirs = res[model.target.name].to_numpy(dtype=np.float64)
+    else:
+        ours = model.predict_proba(X)
+        theirs = res[[f"probability({pmml_text(c)})" for c in model.classes]].to_numpy(dtype=np.float64)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def pmml_text(c: Any) -> str:
+    from portamodel.formats.pmml._writer import _value_text
+
+    return _value_text(c)
+
+
+@pytest.mark.java
+def test_jpmml_agrees_on_written_fixtures(jpmml: Any) -> None:
+    for path in FIXTURES:
+        model = pmml.read(path)
+        _agree(jpmml, model, pmml.write(model, on_loss="raise"), sample_inputs(model, 80, seed=3), path.stem)
+
+
+@pytest.mark.java
+def test_jpmml_agrees_on_written_random_models(jpmml: Any) -> None:
+    drawn = _collect(models(max_trees=5), 30) + _collect(tree_models(float32=False), 15)
+    checked = 0
+    for i, model in enumerate(drawn):
+        try:
+            data = pmml.write(model, on_loss="raise")
+        except ConversionLossError:
+            continue
+        _agree(jpmml, model, data, sample_inputs(model, 40, seed=i), f"random{i}")
+        checked += 1
+    assert checked >= 25, f"only {checked} of {len(drawn)} drawn models were written without loss"
+
+
+def test_manifest_lists_every_fixture() -> None:
+    names = {e["name"] for e in json.loads((DATA / "manifest.json").read_text())}
+    assert names == {p.stem for p in DATA.glob("*.pmml")}
