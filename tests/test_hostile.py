@@ -52,6 +52,10 @@ XFAIL: dict[str, str] = {
     "'value (5) in target/class ids is greater or equal to the target/class count (1)')",
     "onnx/tree_n_targets_absurd.onnx": "ONNX: n_targets=2**40 raises MemoryError ('Unable to allocate 8.00 TiB') from "
     "_read_trees/_tree_regressor instead of a PortamodelError",
+    "onnx/metadata_ir_invalid_utf8.onnx": "ONNX: a portamodel.ir metadata value that is not UTF-8 comes back from protobuf as "
+    "bytes: AttributeError \"'bytes' object has no attribute 'encode'\" in _reader._embedded_model",
+    "onnx/metadata_key_invalid_utf8.onnx": "ONNX: a metadata key that is not UTF-8 comes back as bytes: TypeError "
+    "'startswith first arg must be bytes or a tuple of bytes, not str' in _reader._Reader._assemble",
 }
 
 

@@ -1588,6 +1588,47 @@ def onnx_cases() -> None:
         "PortamodelError",
         r"(?i)output",
     )
+    def with_props(props: dict[str, str], raw: dict[bytes, bytes]) -> bytes:
+        """The tree model with metadata; each ``raw`` placeholder is then replaced by bytes of the
+        same length (protobuf does not check UTF-8 in ONNX's proto2 strings)."""
+        m = tree_reg()
+        for k, v in props.items():
+            p = m.metadata_props.add()
+            p.key, p.value = k, v
+        data = ser(m)
+        for old, new in raw.items():
+            assert len(old) == len(new) and data.count(old) == 1
+            data = data.replace(old, new)
+        return data
+
+    writer = {"portamodel.writer": '{"tree_opset": 3}'}
+    add(
+        "onnx/metadata_ir_invalid_utf8.onnx",
+        with_props({**writer, "portamodel.ir": "PLACEHOLDER-IR"}, {b"PLACEHOLDER-IR": b"\xff\xfe{}\xc3\x28xxxxxxxx"}),
+        "the embedded IR (metadata value) is not UTF-8 (may be ignored: the graph is read)",
+        "PortamodelError",
+        r"(?i)utf|metadata|portamodel\.ir",
+        allow_load=True,
+    )
+    add(
+        "onnx/metadata_key_invalid_utf8.onnx",
+        with_props({**writer, "portamodel.ir": "{}", "PLACEHOLDER-KEY": "x"}, {b"PLACEHOLDER-KEY": b"portamodel.\xff\xfe\xfdX"}),
+        "a metadata key that is not UTF-8 (may be ignored)",
+        "PortamodelError",
+        r"(?i)utf|metadata",
+        allow_load=True,
+    )
+    m = tree_reg()
+    data = ser(m)
+    assert data.count(b"\n\x01X") == 2  # the node input and the graph input, both named "X"
+    add(
+        "onnx/input_name_invalid_utf8.onnx",
+        data.replace(b"\n\x01X", b"\n\x01\xff"),
+        "an input tensor name that is not UTF-8",
+        "PortamodelError",
+        r"(?i)utf|name",
+        allow_load=True,
+    )
     m = tree_reg()
     p = m.metadata_props.add()
     p.key, p.value = "portamodel.ir", '{"format":"portamodel","version":1,' + '"x":' * 20_000 + "1" + "}" * 20_001
