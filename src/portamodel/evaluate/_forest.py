@@ -138,9 +138,9 @@ class _Block:
     def top(self, X: F64) -> IntP:
         """Level-``levels`` index ``(m, T)`` of every (row, tree) pair, starting at the roots."""
         m = X.shape[0]
-        xv = X[0].take(self.feat_cols, mode="clip") if m == 1 else X[:, self.feat_cols]  # a column gather
-        c = np.empty(xv.shape, dtype=bool)  # C order: each pair's bits contiguous
-        np.less_equal(xv, self.thr_cols, out=c)
+        # a column gather, in C order so that each pair's comparisons are contiguous for packbits
+        xv = X[0].take(self.feat_cols, mode="clip") if m == 1 else np.take(X, self.feat_cols, axis=1, mode="clip")
+        c = np.less_equal(xv, self.thr_cols)
         pos = self.codes(c).reshape(m, self.n_roots)
         return pos + self.tree_base  # type: ignore[no-any-return]
 
@@ -182,10 +182,10 @@ class PerfectForest:
         NF = self.n_features = len(est.features)
         self._compile_nodes(est)
         self._compile_values(est)
-        # blocks of up to 4 levels (not used when stop/null actions need the path)
+        # blocks of up to 4 levels (not used on inputs with NaN when stop/null actions need the path)
         self.blocks: list[_Block] = []
         start = 0
-        while not self.has_stop and start < D:
+        while start < D:
             r = min(4, D - start)
             self.blocks.append(_Block(start, r, self.feat, self.thr, T))
             start += r
@@ -265,33 +265,59 @@ class PerfectForest:
         self.quiet = bool(np.isfinite(bound) and bound < limit and self.weight_sum > 0 and np.isfinite(self.weight_sum))
 
     # -- traversal -----------------------------------------------------------------------------
-    def leaves(self, X: F64) -> tuple[IntP, IntP | None]:
-        """Bottom-level slot ``(m, T)`` of every (row, tree) pair and the stop record (or None).
+    def leaves(self, X: F64, track: bool = False) -> tuple[IntP, IntP | None]:
+        """Bottom-level slot of every (row, tree) pair, **tree-major** ``(T, m)``, and the stop record.
 
-        ``X`` holds the features (and their negations when :attr:`augment`). The stop record holds,
-        per pair, -1 (no stop), the real node a ``stop`` action ended at, or -2 for ``null``.
+        ``X`` holds the features (and their negations when :attr:`augment`). With ``track`` (the
+        model has stop/null actions and ``X`` has a NaN) the walk records, per pair, -1 (no stop),
+        the real node a ``stop`` action ended at, or -2 for ``null``; otherwise the record is None.
         """
         m = X.shape[0]
-        flat = X.reshape(-1)
-        rowoff = None if m == 1 else (np.arange(m, dtype=np.intp) * X.shape[1])[:, None]
-        if self.blocks:
+        if track or not self.blocks:
+            g, stop = self._levels(X, track)
+            return g.T, None if stop is None else stop.T
+        if m <= SMALL_BATCH:
+            flat = X.reshape(-1)
+            rowoff = None if m == 1 else (np.arange(m, dtype=np.intp) * X.shape[1])[:, None]
             g = self.blocks[0].top(X)
-            if m <= SMALL_BATCH:
-                for block in self.blocks[1:]:
-                    g = block.step(g, flat, rowoff)
-                return g, None
-        else:
-            g = np.empty((m, self.n_trees), dtype=np.intp)
-            g[:] = np.arange(self.n_trees, dtype=np.intp)
-        stop = None
-        if self.has_stop:
-            has_nan = bool(np.isnan(X).any())
-            stop = np.full((m, self.n_trees), -1, dtype=np.intp) if has_nan else None
+            for block in self.blocks[1:]:
+                g = block.step(g, flat, rowoff)
+            return g.T, None
+        return self._batch_rows(X), None
+
+    def _batch_rows(self, X: F64) -> IntP:
+        """Row-major walk for a batch: the top block (a column gather), then level by level."""
+        m = X.shape[0]
+        flat = X.reshape(-1)
+        rowoff = (np.arange(m, dtype=np.intp) * X.shape[1])[:, None]
+        g = self.blocks[0].top(X)
         f = np.empty_like(g)
         v = np.empty(g.shape, dtype=np.float64)
         t = np.empty(g.shape, dtype=np.float64)
         c = np.empty(g.shape, dtype=bool)
         for d in range(self.top_levels, self.depth):
+            np.take(self.feat[d], g, out=f, mode="clip")
+            f += rowoff
+            np.take(flat, f, out=v, mode="clip")
+            np.take(self.thr[d], g, out=t, mode="clip")
+            np.less_equal(v, t, out=c)
+            g += g
+            g += c
+        return g.T
+
+    def _levels(self, X: F64, track: bool) -> tuple[IntP, IntP | None]:
+        """Row-major walk ``(m, T)`` level by level from the roots, recording stops if ``track``."""
+        m = X.shape[0]
+        flat = X.reshape(-1)
+        rowoff = None if m == 1 else (np.arange(m, dtype=np.intp) * X.shape[1])[:, None]
+        g = np.empty((m, self.n_trees), dtype=np.intp)
+        g[:] = np.arange(self.n_trees, dtype=np.intp)
+        stop = np.full((m, self.n_trees), -1, dtype=np.intp) if track else None
+        f = np.empty_like(g)
+        v = np.empty(g.shape, dtype=np.float64)
+        t = np.empty(g.shape, dtype=np.float64)
+        c = np.empty(g.shape, dtype=bool)
+        for d in range(self.depth):
             np.take(self.feat[d], g, out=f, mode="clip")
             if rowoff is not None:
                 f += rowoff
@@ -319,18 +345,18 @@ class PerfectForest:
     def __call__(self, X: F64) -> F64:
         m = X.shape[0]
         if m == 0 or self.depth == 0:
-            g = np.empty((m, self.n_trees), dtype=np.intp)
-            g[:] = np.arange(self.n_trees, dtype=np.intp)
+            g = np.empty((self.n_trees, m), dtype=np.intp)
+            g[:] = np.arange(self.n_trees, dtype=np.intp)[:, None]
             stop = None
         else:
+            track = self.has_stop and bool(np.isnan(X).any())
             if self.augment:
                 X = np.concatenate((X, np.negative(X)), axis=1)
-            g, stop = self.leaves(X)
+            g, stop = self.leaves(X, track)
         # tree-major values (T, m[, K]) so that summing over trees runs in tree order
-        vals = self.leaf_values.take(g.T, axis=None if self.n_outputs == 1 else 0, mode="clip")
+        vals = self.leaf_values.take(g, axis=None if self.n_outputs == 1 else 0, mode="clip")
         null = None
         if stop is not None:
-            stop = stop.T
             stopped = stop >= 0
             if stopped.any():
                 vals[stopped] = self.node_values[stop[stopped]].reshape(vals[stopped].shape)

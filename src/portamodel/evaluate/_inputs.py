@@ -21,6 +21,7 @@ None). Categorical fields with ``values`` apply ``Field.invalid`` to values outs
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -193,9 +194,11 @@ def _number(field: Field, i: int, v: Any, parse_text: bool) -> float:
     if isinstance(v, (bool, np.bool_)):
         return 1.0 if v else 0.0
     if isinstance(v, (int, float, np.integer, np.floating)):
-        return float(v)
+        return _as_float(field, i, v)
+    if isinstance(v, decimal.Decimal):  # what database drivers return for NUMERIC columns
+        return math.nan if v.is_nan() else _as_float(field, i, v)
     if isinstance(v, (str, bytes)):
-        text = v.decode() if isinstance(v, bytes) else v
+        text = _decode(v, field, i) if isinstance(v, bytes) else v
         if field.dtype == "boolean" and text.strip().lower() in ("true", "false"):
             return 1.0 if text.strip().lower() == "true" else 0.0
         if parse_text:
@@ -206,13 +209,32 @@ def _number(field: Field, i: int, v: Any, parse_text: bool) -> float:
             except ValueError:
                 pass
     if isinstance(v, numbers.Real):
-        return float(v)
+        return _as_float(field, i, v)
     _bad_number(field, i, v)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _as_float(field: Field, i: int, v: Any) -> float:
+    try:
+        return float(v)
+    except OverflowError:  # a Python int (or Fraction, Decimal) beyond the float range
+        raise InputError(f"row {i}: {_short(v)} is too large for a float", location=f"input {field.name!r} ({field.dtype})") from None
+
+
+def _decode(v: bytes, field: Field, i: int) -> str:
+    try:
+        return v.decode()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"row {i}: {_short(v)} is not UTF-8 text ({exc.reason})", location=f"input {field.name!r}") from None
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
+
+
 def _bad_number(field: Field, i: int, v: Any) -> None:
-    raise InputError(f"row {i}: {v!r} is not a number", location=f"input {field.name!r} ({field.dtype})")
+    raise InputError(f"row {i}: {_short(v)} is not a number", location=f"input {field.name!r} ({field.dtype})")
 
 
 def _strings(field: Field, col: Column) -> Column:
@@ -224,15 +246,17 @@ def _strings(field: Field, col: Column) -> Column:
         vals = col.tolist()
         out[:] = [None if v != v else _text(v) for v in vals]
         return out
-    out[:] = [None if is_missing_scalar(v) else _text(v) for v in col.tolist()]
+    out[:] = [None if is_missing_scalar(v) else _text(v, field, i) for i, v in enumerate(col.tolist())]
     return out
 
 
-def _text(v: Any) -> str:
+def _text(v: Any, field: Field | None = None, i: int = 0) -> str:
     if isinstance(v, str):
         return v
     if isinstance(v, bytes):
-        return v.decode()
+        if field is None:
+            return v.decode(errors="replace")
+        return _decode(v, field, i)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float) and v.is_integer():

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..ir import LinearModel
-from ._transforms import NORMALIZATION_FUNCTIONS
+from ._transforms import INPLACE_NORMALIZATIONS
 
 __all__ = ["compile_linear"]
 
@@ -25,12 +25,12 @@ def compile_linear(est: LinearModel) -> Callable[[F64], F64]:
     """A function from the feature matrix ``(n, n_features)`` to outputs ``(n, n_outputs)``."""
     coef_t = np.ascontiguousarray(est.coefficients.T)
     intercepts = est.intercepts
-    link = NORMALIZATION_FUNCTIONS[est.normalization]
+    link = INPLACE_NORMALIZATIONS[est.normalization]
 
     def run(X: F64) -> F64:
-        with np.errstate(all="ignore"):
-            scores = X @ coef_t
+        with np.errstate(all="ignore"):  # one errstate for the whole call (each costs microseconds)
+            scores = X.dot(coef_t)  # ndarray.dot: the same BLAS call as @ with less overhead
             scores += intercepts
-        return link(scores)
+            return link(scores)
 
     return run

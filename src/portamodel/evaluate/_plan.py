@@ -29,7 +29,7 @@ from ._steps import Env, StepFn, compile_step
 from ._tree import TreeEvaluator
 
 #: (row, tree) pairs per chunk of a tree ensemble: small enough for the working arrays to stay in cache.
-CHUNK_PAIRS = 1 << 14
+CHUNK_PAIRS = 1 << 15
 
 __all__ = ["Plan", "get_plan"]
 

@@ -247,3 +247,45 @@ def apply_activation(name: str, x: F64, alpha: float = 0.01) -> F64:
     if name == "leaky_relu":
         return np.where(x >= 0, x, alpha * x)
     return ACTIVATION_FUNCTIONS[name](x)
+
+
+# -- raw variants: the caller has silenced floating-point warnings (one np.errstate per call) ---------
+
+
+def _logistic_inplace(x: F64) -> F64:
+    """:func:`logistic` computed in ``x``'s own memory (same operations, same bits)."""
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    x += 1.0
+    return np.divide(1.0, x, out=x)  # type: ignore[no-any-return]
+
+
+def _softmax_inplace(x: F64) -> F64:
+    """:func:`softmax` computed in ``x``'s own memory (same operations, same bits)."""
+    x -= np.max(x, axis=1, keepdims=True)
+    np.exp(x, out=x)
+    x /= np.sum(x, axis=1, keepdims=True)
+    return x
+
+
+def _relu_inplace(x: F64) -> F64:
+    return np.maximum(x, 0.0, out=x)  # type: ignore[no-any-return]
+
+
+#: Output transforms that may overwrite their argument and must run inside ``np.errstate(all="ignore")``.
+INPLACE_NORMALIZATIONS: dict[str, Callable[[F64], F64]] = {
+    **NORMALIZATION_FUNCTIONS,
+    "logistic": _logistic_inplace,
+    "softmax": _softmax_inplace,
+    "exp": lambda x: np.exp(x, out=x),
+}
+
+#: Activations that may overwrite their argument and must run inside ``np.errstate(all="ignore")``.
+INPLACE_ACTIVATIONS: dict[str, Callable[[F64], F64]] = {
+    **ACTIVATION_FUNCTIONS,
+    "relu": _relu_inplace,
+    "tanh": lambda x: np.tanh(x, out=x),
+    "logistic": _logistic_inplace,
+    "softmax": _softmax_inplace,
+    "exp": lambda x: np.exp(x, out=x),
+}
