@@ -92,8 +92,7 @@ def predict(model: Model, X: Any, **options: Any) -> NDArray[Any]:
 
 def _probabilities(plan: Plan, out: NDArray[np.float64]) -> NDArray[np.float64]:
     if out.shape[1] == 1 and len(plan.classes) == 2:
-        p = out[:, 0]
-        return np.stack([1.0 - p, p], axis=1)
+        return np.concatenate((1.0 - out, out), axis=1)
     return out
 
 

@@ -92,7 +92,7 @@ def _raw_columns(fields: Sequence[Field], X: Any) -> tuple[dict[str, Column], in
     if _is_table(X) or isinstance(X, Mapping):
         columns = set(X.columns) if _is_table(X) else None
         if columns is None and _is_record(X, names):
-            return {n: _object_array([X[n]]) for n in names}, 1, False
+            return _from_records(names, [X]), 1, False
         cols: dict[str, Column] = {}
         for n in names:
             present = (n in columns) if columns is not None else (n in X)

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..ir import LinearModel
-from ._transforms import INPLACE_NORMALIZATIONS
+from ._transforms import QUIET_NORMALIZATIONS
 
 __all__ = ["compile_linear"]
 
@@ -25,7 +25,7 @@ def compile_linear(est: LinearModel) -> Callable[[F64], F64]:
     """A function from the feature matrix ``(n, n_features)`` to outputs ``(n, n_outputs)``."""
     coef_t = np.ascontiguousarray(est.coefficients.T)
     intercepts = est.intercepts
-    link = INPLACE_NORMALIZATIONS[est.normalization]
+    link = QUIET_NORMALIZATIONS[est.normalization]
 
     def run(X: F64) -> F64:
         with np.errstate(all="ignore"):  # one errstate for the whole call (each costs microseconds)

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..ir import MLP
-from ._transforms import INPLACE_ACTIVATIONS
+from ._transforms import QUIET_ACTIVATIONS
 
 __all__ = ["compile_mlp"]
 
@@ -40,4 +40,4 @@ def compile_mlp(est: MLP) -> Callable[[F64], F64]:
 def _activation(name: str, alpha: float) -> Callable[[F64], F64]:
     if name == "leaky_relu":
         return lambda x: np.where(x >= 0, x, alpha * x)
-    return INPLACE_ACTIVATIONS[name]
+    return QUIET_ACTIVATIONS[name]

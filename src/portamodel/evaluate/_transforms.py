@@ -249,43 +249,50 @@ def apply_activation(name: str, x: F64, alpha: float = 0.01) -> F64:
     return ACTIVATION_FUNCTIONS[name](x)
 
 
-# -- raw variants: the caller has silenced floating-point warnings (one np.errstate per call) ---------
+# -- variants for callers that silenced warnings themselves (one np.errstate per call) -----------
+# Small arrays: plain expressions (an ``out=`` argument costs more than the allocation it saves);
+# large arrays: computed in the argument's own memory. Same operations, same bits either way.
+
+_IN_PLACE_FROM = 4096
 
 
-def _logistic_inplace(x: F64) -> F64:
-    """:func:`logistic` computed in ``x``'s own memory (same operations, same bits)."""
+def _logistic_quiet(x: F64) -> F64:
+    if x.size < _IN_PLACE_FROM:
+        return 1.0 / (1.0 + np.exp(-x))  # type: ignore[no-any-return]
     np.negative(x, out=x)
     np.exp(x, out=x)
     x += 1.0
     return np.divide(1.0, x, out=x)  # type: ignore[no-any-return]
 
 
-def _softmax_inplace(x: F64) -> F64:
-    """:func:`softmax` computed in ``x``'s own memory (same operations, same bits)."""
-    x -= np.max(x, axis=1, keepdims=True)
-    np.exp(x, out=x)
-    x /= np.sum(x, axis=1, keepdims=True)
-    return x
+def _softmax_quiet(x: F64) -> F64:
+    z = x - np.max(x, axis=1, keepdims=True)
+    np.exp(z, out=z)
+    return z / np.sum(z, axis=1, keepdims=True)  # type: ignore[no-any-return]
 
 
-def _relu_inplace(x: F64) -> F64:
-    return np.maximum(x, 0.0, out=x)  # type: ignore[no-any-return]
+def _relu_quiet(x: F64) -> F64:
+    return np.maximum(x, 0.0) if x.size < _IN_PLACE_FROM else np.maximum(x, 0.0, out=x)  # type: ignore[no-any-return]
+
+
+def _tanh_quiet(x: F64) -> F64:
+    return np.tanh(x) if x.size < _IN_PLACE_FROM else np.tanh(x, out=x)  # type: ignore[no-any-return]
 
 
 #: Output transforms that may overwrite their argument and must run inside ``np.errstate(all="ignore")``.
-INPLACE_NORMALIZATIONS: dict[str, Callable[[F64], F64]] = {
+QUIET_NORMALIZATIONS: dict[str, Callable[[F64], F64]] = {
     **NORMALIZATION_FUNCTIONS,
-    "logistic": _logistic_inplace,
-    "softmax": _softmax_inplace,
-    "exp": lambda x: np.exp(x, out=x),
+    "logistic": _logistic_quiet,
+    "softmax": _softmax_quiet,
+    "exp": np.exp,
 }
 
 #: Activations that may overwrite their argument and must run inside ``np.errstate(all="ignore")``.
-INPLACE_ACTIVATIONS: dict[str, Callable[[F64], F64]] = {
+QUIET_ACTIVATIONS: dict[str, Callable[[F64], F64]] = {
     **ACTIVATION_FUNCTIONS,
-    "relu": _relu_inplace,
-    "tanh": lambda x: np.tanh(x, out=x),
-    "logistic": _logistic_inplace,
-    "softmax": _softmax_inplace,
-    "exp": lambda x: np.exp(x, out=x),
+    "relu": _relu_quiet,
+    "tanh": _tanh_quiet,
+    "logistic": _logistic_quiet,
+    "softmax": _softmax_quiet,
+    "exp": np.exp,
 }
