@@ -381,6 +381,31 @@ def test_hostile_file_is_refused(entry: dict[str, Any], worker: Worker, tmp_path
     check_result(entry, result)
 
 
+@pytest.mark.parametrize("fmt", ["json", "pmml", "onnx", None])
+@pytest.mark.parametrize("kind", ["dev-zero", "dev-urandom", "fifo", "folder", "missing"])
+def test_special_paths_are_refused_without_reading(kind: str, fmt: str | None, worker: Worker, tmp_path: Path) -> None:
+    """Devices that never end, a FIFO nobody writes (opening it would block), a folder, a missing
+    file: refused before any read, in every format and with format detection."""
+    if kind == "dev-zero":
+        path = Path("/dev/zero")
+    elif kind == "dev-urandom":
+        path = Path("/dev/urandom")
+    elif kind == "fifo":
+        path = tmp_path / "model.onnx"
+        os.mkfifo(path)
+    elif kind == "folder":
+        path = tmp_path / "model.json"
+        path.mkdir()
+    else:
+        path = tmp_path / "model.pmml"
+    if not (path.exists() or kind == "missing"):
+        pytest.skip(f"{path} does not exist here")
+    result = worker.load({"path": str(path), "cwd": str(tmp_path), "options": {}, "format": fmt}, timeout=5.0)
+    assert result["outcome"] == "raised", result
+    assert "PortamodelError" in result["mro"], result
+    assert str(path) in result["message"] and re.search(r"not a regular file|no such file", result["message"]), result["message"]
+
+
 def test_corpus_matches_its_generator() -> None:
     """Every file in the manifest exists, and every file on disk is in the manifest."""
     listed = {e["file"] for e in MANIFEST}

@@ -73,8 +73,9 @@ def load(source: PathLike | bytes, format: str | None = None, **options: Any) ->
         name = format_for(format=format, head=data[:512])
         return get_format(name).read(data, **options)  # type: ignore[no-any-return]
     path = Path(source)
-    if not path.is_file():
-        raise PortamodelError("no such file", location=str(path))
+    if not path.is_file():  # also refuses folders, devices and FIFOs (a read could block or never end)
+        what = "not a regular file (a folder, device or pipe)" if path.exists() else "no such file"
+        raise PortamodelError(what, location=str(path))
     head = b""
     if format is None:
         with path.open("rb") as fh:
