@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from helpers import sample_inputs
 from portamodel.errors import InputError
 from portamodel.evaluate import _forest, _plan, get_plan, outputs
-from portamodel.evaluate._forest import PerfectForest, float32_threshold, tree_sum
+from portamodel.evaluate._forest import PerfectForest, PointerForest, float32_threshold, tree_sum
 from portamodel.evaluate._tree import TreeEvaluator
 from portamodel.ir import AGGREGATIONS, Field, Model, Target, TreeEnsemble
 from strategies import tree_models
@@ -106,22 +106,33 @@ def _chain(depth: int, n_trees: int, *, op: int = 0, missing: int = 0) -> TreeEn
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(("depth", "perfect"), [(9, True), (40, False)])
-def test_long_spines_both_engines(depth, perfect):
-    est = _chain(depth, 20, missing=1)
-    assert PerfectForest.supports(est) is perfect
+@pytest.mark.parametrize(("depth", "missing", "engine"), [(9, 1, PerfectForest), (40, 1, PointerForest), (40, 3, TreeEvaluator)])
+def test_long_spines_every_engine(depth, missing, engine):
+    est = _chain(depth, 20, missing=missing)
     model = Model(inputs=tuple(Field(name=n) for n in "abc"), target=Target(name="y", task="regression"), estimator=est)
+    assert type(get_plan(model).estimator) is engine
     X = np.random.default_rng(depth).uniform(-2, 9, size=(300, 3))
     X[::11, 1] = np.nan
     np.testing.assert_array_equal(outputs(model, X), _reference_outputs(model, X))
+    np.testing.assert_array_equal(outputs(model, X[:1]), _reference_outputs(model, X[:1]))
 
 
-def test_too_deep_or_too_wide_uses_the_simple_evaluator():
-    est = _chain(40, 2)
-    model = Model(inputs=tuple(Field(name=n) for n in "abc"), target=Target(name="y", task="regression"), estimator=est)
-    assert isinstance(get_plan(model).estimator, TreeEvaluator)
+def test_perfect_forest_refuses_what_it_cannot_take():
     with pytest.raises(ValueError, match="PerfectForest"):
-        PerfectForest(est)
+        PerfectForest(_chain(40, 2))
+    with pytest.raises(ValueError, match="PointerForest"):
+        PointerForest(_chain(5, 2, missing=3))
+
+
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])  # the patch is the same for every example
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_pointer_forest_matches_reference(data, seed, monkeypatch):
+    """Every ordered-split model through the explicit-pointer engine (perfect layout switched off)."""
+    monkeypatch.setattr(_forest, "MAX_PERFECT_DEPTH", -1)
+    model = data.draw(tree_models(ops=ORDERED, missing_actions=("false_child", "true_child"), max_depth=6, max_trees=5))
+    assert isinstance(get_plan(model).estimator, PointerForest)
+    X = sample_inputs(model, 50, seed=seed, missing=0.2)
+    _assert_same(outputs(model, X), _reference_outputs(model, X), model)
 
 
 # -- threads, chunks, single rows -----------------------------------------------------------------

@@ -46,7 +46,7 @@ from ..ir import TreeEnsemble
 from ..ir.tree import MISSING_FALSE, MISSING_NULL, MISSING_STOP, MISSING_TRUE, OP_CODE
 from ._transforms import NORMALIZATION_FUNCTIONS
 
-__all__ = ["PerfectForest", "aggregate", "float32_threshold", "tree_sum"]
+__all__ = ["PerfectForest", "PointerForest", "aggregate", "float32_threshold", "tree_sum"]
 
 F64 = NDArray[np.float64]
 IntP = NDArray[np.intp]
@@ -175,13 +175,16 @@ class PerfectForest:
 
     def __init__(self, est: TreeEnsemble) -> None:
         if not self.supports(est):
-            raise ValueError("PerfectForest needs ordered splits and a moderate depth; use TreeEvaluator")
+            raise ValueError(f"{type(self).__name__} cannot take this ensemble; use TreeEvaluator")
         T = self.n_trees = est.n_trees
         K = self.n_outputs = est.n_outputs
         D = self.depth = est.max_depth
         NF = self.n_features = len(est.features)
         self._compile_nodes(est)
         self._compile_values(est)
+        if isinstance(self, PointerForest):
+            self._compile_pointers()
+            return
         # blocks of up to 4 levels (not used on inputs with NaN when stop/null actions need the path)
         self.blocks: list[_Block] = []
         start = 0
@@ -220,6 +223,11 @@ class PerfectForest:
         false_c = np.where(internal, false_c, own)
         feat = np.where(internal, feat, 0).astype(np.intp)
         thr = np.where(internal, thr, 0.0)
+        self._nodes = (feat, thr, true_c, false_c, stop_code)
+        self.tree_roots = est.roots.astype(np.intp)
+        if isinstance(self, PointerForest):
+            self.leaf_nodes = own
+            return
 
         # level by level: the real node behind every slot (a leaf repeats itself downwards)
         self.feat: list[IntP] = []
@@ -383,6 +391,67 @@ class PerfectForest:
         if out.dtype != np.float64:
             out = out.astype(np.float64)
         return out if self.post_identity else self.post(out)
+
+
+class PointerForest(PerfectForest):
+    """Deep trees with ordered splits: explicit child pointers, the same normalised comparisons.
+
+    Padded traversal: leaves loop onto themselves, every (row, tree) pair steps ``max_depth`` times
+    (``node = children[2 * node + (y <= t)]``), and pairs that have reached a leaf are dropped from
+    the working set once they are the majority, so long thin branches cost little. Models with
+    ``stop``/``null`` actions use :class:`~._tree.TreeEvaluator` instead.
+
+    >>> from portamodel.ir import TreeEnsemble
+    >>> stump = TreeEnsemble(
+    ...     features=("x",), roots=[0], feature=[0, -1, -1], threshold=[0.5, 0, 0], op=[1, 0, 0],
+    ...     true_child=[1, -1, -1], false_child=[2, -1, -1], missing=[1, 0, 0],
+    ...     values=[[0.0], [1.0], [2.0]])
+    >>> PointerForest(stump)(np.array([[0.0], [0.5], [np.nan]])).ravel().tolist()
+    [1.0, 2.0, 1.0]
+    """
+
+    @staticmethod
+    def supports(est: TreeEnsemble) -> bool:
+        """Whether ``est`` has only ordered splits and no stop/null missing actions."""
+        internal = est.feature >= 0
+        if internal.any() and not set(np.unique(est.op[internal]).tolist()) <= ORDERED_OPS:
+            return False
+        return not bool(np.isin(est.missing[internal], (MISSING_STOP, MISSING_NULL)).any())
+
+    def _compile_pointers(self) -> None:
+        feat, thr, true_c, false_c, _ = self._nodes
+        self.node_feat, self.node_thr = feat, thr
+        children = np.empty(2 * feat.shape[0], dtype=np.intp)
+        children[0::2] = false_c
+        children[1::2] = true_c
+        self.children = children
+        del self._nodes
+
+    def leaves(self, X: F64, track: bool = False) -> tuple[IntP, IntP | None]:
+        m, T = X.shape[0], self.n_trees
+        flat = X.reshape(-1)
+        node = np.repeat(self.tree_roots[None, :], m, axis=0).reshape(-1)  # (m * T,) row-major pairs
+        base = np.repeat(np.arange(m, dtype=np.intp) * X.shape[1], T)
+        active: IntP | None = None  # None: all pairs
+        for _ in range(self.depth):
+            nd = node if active is None else node[active]
+            f = self.node_feat.take(nd, mode="clip")
+            f += base if active is None else base[active]
+            c = flat.take(f, mode="clip") <= self.node_thr.take(nd, mode="clip")
+            nxt = nd + nd
+            nxt += c
+            nxt = self.children.take(nxt, mode="clip")
+            moving = nxt != nd
+            if active is None:
+                node = nxt
+            else:
+                node[active] = nxt
+            count = int(np.count_nonzero(moving))
+            if count == 0:
+                break
+            if 2 * count < moving.shape[0]:
+                active = np.flatnonzero(moving) if active is None else active[moving]
+        return node.reshape(m, T).T, None
 
 
 _sequential_reduce: bool | None = None

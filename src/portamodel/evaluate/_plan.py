@@ -6,8 +6,9 @@ numeric array of the right width goes straight to the estimator (cast to float64
 put in the estimator's order only when needed), without the per-column coercion.
 
 Tree ensembles use :class:`~._forest.PerfectForest` when every split is an ordered comparison and
-the trees are not too deep, otherwise :class:`~._tree.TreeEvaluator` (padded traversal with
-explicit child pointers); both run over row chunks, optionally on several threads.
+the trees are not too deep, :class:`~._forest.PointerForest` for deeper ones with ordered splits
+(padded traversal with explicit child pointers), otherwise :class:`~._tree.TreeEvaluator` (set
+splits, ``==``/``!=``); all run over row chunks, optionally on several threads.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from numpy.typing import NDArray
 
 from ..errors import IRValidationError
 from ..ir import MLP, LinearModel, Model, TreeEnsemble
-from ._forest import PerfectForest
+from ._forest import PerfectForest, PointerForest
 from ._inputs import coerce_inputs
 from ._linear import compile_linear
 from ._mlp import compile_mlp
@@ -60,7 +61,12 @@ class Plan:
         elif isinstance(est, MLP):
             self.estimator = compile_mlp(est)
         elif isinstance(est, TreeEnsemble):
-            self.estimator = PerfectForest(est) if PerfectForest.supports(est) else TreeEvaluator(est)
+            if PerfectForest.supports(est):
+                self.estimator = PerfectForest(est)
+            elif PointerForest.supports(est):
+                self.estimator = PointerForest(est)
+            else:
+                self.estimator = TreeEvaluator(est)
             self.n_trees = est.n_trees
             self.rows_per_chunk = max(1, CHUNK_PAIRS // est.n_trees)
         else:  # pragma: no cover - the IR refuses other estimators
