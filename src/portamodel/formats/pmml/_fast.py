@@ -262,8 +262,10 @@ def fast_tree(
             return None
         c1 = first[internal]
         c2 = nxt[c1]
+        # (x op t, its complement) as HistGradientBoosting writes, or (x op t, True) as portamodel does
         pair_ok = spl[c1] & spl[c2] & (sp_field[c1] == sp_field[c2]) & (sp_val[c1] == sp_val[c2])
         pair_ok &= np.array([(a, b) in _COMPLEMENT_CODE for a, b in zip(sp_opc[c1].tolist(), sp_opc[c2].tolist())], dtype=bool)
+        pair_ok |= spl[c1] & (kind[c2] == 2)
         if not pair_ok.all():
             return None
         d_tag, d0, d1 = attr(b"defaultChild", 0)

@@ -587,6 +587,18 @@ class TreeCollector:
                 raise FormatError(f"CompoundPredicate booleanOperator={bop!r}", location=str(self.where))
             if len(preds) < 2:
                 raise FormatError("a CompoundPredicate needs at least two predicates", location=str(self.where))
+            # "x op t OR isMissing(x)" / "x op t AND isNotMissing(x)" is one split with a missing
+            # direction (no subtree copies)
+            if len(preds) == 2 and bop in ("or", "and") and all(p.tag == "SimplePredicate" for p in preds):
+                test = "isMissing" if bop == "or" else "isNotMissing"
+                a, b = preds if preds[1].get("operator") == test else preds[::-1]
+                if (
+                    b.get("operator") == test
+                    and a.get("operator") in _OPS
+                    and a.get("field") == b.get("field")
+                    and a.get("value") is not None
+                ):
+                    return self._split(a.get("field", ""), _OPS[a.get("operator", "")], a.get("value"), T, F, T if bop == "or" else F, vid)
             return self._compound(bop, preds, T, F, U, vid, depth + 1)
         raise UnsupportedFeatureError(f"predicate <{tag}> is not supported", location=str(self.where))
 
