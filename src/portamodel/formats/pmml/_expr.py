@@ -226,9 +226,19 @@ def _norm_continuous(el: Elem, scope: Scope, name: str) -> str:
         out = b.fresh(name)
         # JPMML: n1 + (x - o1) / (o2 - o1) * (n2 - n1)  ==  (x - o1) / ((o2 - o1) / (n2 - n1)) + n1 up to rounding
         if n2 != n1:
-            b.add(Affine(inputs=(col,), outputs=(out,), offset=[o1], scale=[(o2 - o1) / (n2 - n1)], shift=[n1], divide=True), "number")
+            b.add(
+                Affine(
+                    inputs=(col,),
+                    outputs=(out,),
+                    offset=np.array([o1]),
+                    scale=np.array([(o2 - o1) / (n2 - n1)]),
+                    shift=np.array([n1]),
+                    divide=True,
+                ),
+                "number",
+            )
         else:
-            b.add(Affine(inputs=(col,), outputs=(out,), offset=[o1], scale=[0.0], shift=[n1]), "number")
+            b.add(Affine(inputs=(col,), outputs=(out,), offset=np.array([o1]), scale=np.array([0.0]), shift=np.array([n1])), "number")
         return out
     x = FieldRef(name=col)
 

@@ -72,7 +72,7 @@ def _strings(buf: NDArray[np.uint8], start: NDArray[np.int64], stop: NDArray[np.
 
 
 def fast_tree(
-    tm: Any, node_el: Any, info: Any, etree: Any, *, where: str, classification: bool, mvs: str, return_last: bool
+    tm: Any, node_el: Any, info: Any, etree: Any, *, where: Any, classification: bool, mvs: str, return_last: bool
 ) -> RawTree | None:
     """Convert the tree rooted at lxml element ``node_el`` or return None (see the module docstring)."""
     data = etree.tostring(node_el, encoding="UTF-8", xml_declaration=False, with_tail=False)

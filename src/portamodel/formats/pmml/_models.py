@@ -277,7 +277,7 @@ def rescale(part: Part, factor: float, const: float, where: str) -> Part:
         if last.activation == "identity":
             layers = [*part.layers[:-1], DenseLayer(weights=last.weights * factor, biases=last.biases * factor + const)]
         else:
-            layers = [*part.layers, DenseLayer(weights=[[factor]], biases=[const])]
+            layers = [*part.layers, DenseLayer(weights=np.array([[factor]]), biases=np.array([const]))]
         return MLPPart(part.features, layers)
     if part.post != "identity":
         raise UnsupportedFeatureError("Targets rescaling after a post transform", location=where)
@@ -382,13 +382,13 @@ def link_plan(
     if k != len(ctx.classes):
         raise FormatError(f"{k} RegressionTables for {len(ctx.classes)} target categories", location=where)
     idx = []
-    for c in cats:
-        if c is None:
+    for cat in cats:
+        if cat is None:
             raise FormatError("a classification RegressionTable needs targetCategory", location=where)
-        idx.append(ctx.class_index(c, where))
+        idx.append(ctx.class_index(cat, where))
     if sorted(idx) != list(range(k)):
         raise FormatError("RegressionTables must name each target category once", location=where)
-    by_class = {c: t for t, c in enumerate(idx)}
+    by_class = {cls: t for t, cls in enumerate(idx)}
     if k == 2 and norm in _BIN_LINKS:
         link = _BIN_LINKS[norm]
         # JPMML: the first table gives P(its category); the other is 1 - that
@@ -396,13 +396,13 @@ def link_plan(
             return [([(0, 1.0)], 0.0)], link
         return [([(0, -1.0)], 0.0)], _MIRROR[link]
     if norm in ("softmax", "simplemax"):
-        return [([(by_class[c], 1.0)], 0.0) for c in range(k)], norm
+        return [([(by_class[j], 1.0)], 0.0) for j in range(k)], norm
     if norm == "none" and k > 2:
         last = k - 1
         rows = []
-        for c in range(k):
-            t = by_class[c]
-            rows.append(([(t, 1.0)], 0.0) if t != last else ([(j, -1.0) for j in range(last)], 1.0))
+        for j in range(k):
+            ti = by_class[j]
+            rows.append(([(ti, 1.0)], 0.0) if ti != last else ([(i, -1.0) for i in range(last)], 1.0))
         return rows, "identity"
     raise UnsupportedFeatureError(f"normalizationMethod={norm!r} for a {k}-class RegressionModel", location=where)
 
@@ -518,7 +518,7 @@ def _neural(el: Elem, scope: Scope, ctx: Context, fn: str) -> MLPPart:
     layers: list[DenseLayer] = []
     seen: set[str] = set(prev_ids)
     for layer in el.findall("NeuralLayer"):
-        act_name = layer.get("activationFunction", net_act)
+        act_name = layer.get("activationFunction") or net_act
         if act_name is None:
             raise FormatError("no activationFunction for a NeuralLayer", location=layer.xpath)
         if act_name not in _ACTIVATIONS:
@@ -638,7 +638,7 @@ def _nn_regression_output(part: MLPPart, outs: Elem, last_ids: dict[str, int], s
     w1 = np.array([[1.0, -1.0, *([1.0] * len(knots))]])
     b1 = np.array([-z1, z1, *[-k for k in knots]])
     w2 = np.array([[slopes[0]], [-slopes[0]], *[[slopes[i + 1] - slopes[i]] for i in range(len(knots))]])
-    layers = [*part.layers, DenseLayer(weights=w1, biases=b1, activation="relu"), DenseLayer(weights=w2, biases=[x1])]
+    layers = [*part.layers, DenseLayer(weights=w1, biases=b1, activation="relu"), DenseLayer(weights=w2, biases=np.array([x1]))]
     assert w1.shape[1] == n_hidden
     return MLPPart(part.features, layers)
 
@@ -1086,8 +1086,8 @@ def _ensemble(part: TreePart, ctx: Context) -> TreeEnsemble:
         false_child=fc,
         missing=miss,
         values=values,
-        set_offsets=set_offsets if has_sets else None,
-        set_values=set_values if has_sets else None,
+        set_offsets=np.array(set_offsets, dtype=np.int64) if has_sets else None,
+        set_values=np.array(set_values, dtype=np.float64) if has_sets else None,
         aggregation=part.agg,  # type: ignore[arg-type]
         tree_weights=None if np.all(weights == 1.0) else weights,
         base_score=part.base,

@@ -270,7 +270,7 @@ def _convert(root: Elem, info: _DocInfo) -> Model:
     ctx = Context(b, fn, target_name, classes, labels, info.codes)
     part = convert_model(top, global_scope, ctx)
     estimator = finalize(part, ctx)
-    target = Target(name=target_name, task=fn, classes=tuple(classes))
+    target = Target(name=target_name, task=fn, classes=tuple(classes))  # type: ignore[arg-type]
     ordered = [inputs[n] for n in data_fields if n in inputs]
     if not ordered:
         raise UnsupportedFeatureError("the model uses no input fields", location=top.xpath)

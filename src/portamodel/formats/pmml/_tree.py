@@ -158,7 +158,7 @@ class _Stop:
 _NULL = object()
 
 
-def parse_array(el: Elem, where: str) -> list[str]:
+def parse_array(el: Elem, where: Any) -> list[str]:
     """Tokens of a PMML ``Array`` (whitespace separated; double quotes allow spaces, ``\\"`` escapes)."""
     text = el.text
     out: list[str] = []
@@ -426,7 +426,7 @@ class TreeCollector:
             else:
                 T, F = _Node(c.body), _Node(nxt)
                 U = self._unknown(rec, ch, i, vid, default, T, F)
-                pred = c.elem if c.kind == "E" else self._simple_elem(c)
+                pred = c.elem if c.elem is not None else self._simple_elem(c)
                 nxt = self._emit(pred, T, F, U, vid, 0)
         rec.body = nxt
         rec.children = []  # free the subtree records
@@ -630,7 +630,7 @@ class TreeCollector:
             self.where,
             self.classification,
             field_idx=fidx,
-            field_names=list(names),
+            field_names=[str(k) for k in names],
             op=np.array(f_op, dtype=np.uint8),
             thr=thr,
             tc=np.array(f_tc, dtype=np.int64),
@@ -676,7 +676,7 @@ def _sd_entries(v_sd: list[tuple[int, int]]) -> tuple[NDArray[np.int64], list[in
 def build_raw_tree(
     info: Any,
     tm: Any,
-    where: str,
+    where: Any,
     classification: bool,
     *,
     field_idx: NDArray[np.int32],

@@ -611,7 +611,7 @@ def _combiner(w: Writer, fields: list[str], post: str, local: list[tuple[str, st
     _final_network(w, fields, act)
 
 
-def _final_regression(w: Writer, fields: list[str], rows: list[tuple[Any, list[float] | None]], norm: str, fn: str) -> None:
+def _final_regression(w: Writer, fields: list[str], rows: Any, norm: str, fn: str) -> None:
     x = w.x
     attrs: dict[str, Any] = {"functionName": fn}
     if norm != "none":

@@ -455,10 +455,10 @@ class Writer:
         layers = [(L.weights, L.biases, L.activation, L.alpha) for L in est.layers]
         self._mlp_document(list(est.features), layers)
 
-    def _mlp_document(self, features: list[str], layers: list[tuple[Any, Any, str, float]]) -> None:
+    def _mlp_document(self, features: list[str], layers: Any) -> None:
         """NeuralNetwork over ``features`` with dense ``layers`` (weights (n_in, n_out), biases, activation)."""
         t = self.model.target
-        layers = _expand_leaky(layers)
+        layers = _expand_leaky(list(layers))
         # the classification output: a binary single probability p becomes [1 - p, p]
         if t.task == "classification" and layers[-1][0].shape[1] == 1:
             layers.append((np.array([[-1.0, 1.0]]), np.array([1.0, 0.0]), "identity", 0.01))

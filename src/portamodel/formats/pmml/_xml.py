@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ...errors import FormatError, LimitExceededError, MissingDependencyError, PortamodelError
 
@@ -66,6 +66,10 @@ class Elem:
                     break
             parent.children.append(self)
 
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.attrib.get(name, default)
 
