@@ -248,7 +248,7 @@ def bench_pmml(cfg: Config, state: dict[str, Any]) -> list[Row]:
     ours_s = median_time(lambda: portamodel.load(path), reps)
     model = portamodel.load(path)
     state["pmml_model"], state["pmml_load_s"], state["rf"] = model, ours_s, rf
-    n_nodes = model.estimator.n_nodes
+    n_nodes = model.estimator.n_nodes  # type: ignore[union-attr]
     head = f"PMML {cfg.big_trees}-tree forest ({size / 2**20:.0f} MiB, {n_nodes:,} nodes)"
     rows = [Row(f"{head}: load vs lxml parse", _fmt_s(ours_s), _fmt_s(lxml_s), lxml_s / ours_s, 1.0)]
     gz = path.with_suffix(".pmml.gz")
@@ -325,7 +325,7 @@ def bench_json(cfg: Config, state: dict[str, Any]) -> list[Row]:
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / f"rf{cfg.big_trees}_{cfg.big_rows}.json"
     path.write_bytes(pjson.write(model))
-    n_nodes = model.estimator.n_nodes
+    n_nodes = model.estimator.n_nodes  # type: ignore[union-attr]
     per_node = path.stat().st_size / n_nodes
     json_s = median_time(lambda: portamodel.load(path), cfg.repeat)
     pmml_s = state["pmml_load_s"]

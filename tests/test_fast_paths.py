@@ -372,3 +372,23 @@ def test_benchmark_quick_runs():
     assert out.returncode == 0, out.stderr[-2000:]
     assert "| figure" in out.stdout
     assert "RF 10 trees depth 6: 1 row vs scikit-learn" in out.stdout
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_threads_work_in_a_forked_child():
+    """A child forked after the pool started gets fresh threads instead of waiting forever."""
+    import multiprocessing
+
+    model, _, X = _sklearn_forest()
+    big = np.resize(X, (3000, X.shape[1]))
+    want = model.predict_proba(big, threads=2)  # starts the pool in this process
+    ctx = multiprocessing.get_context("fork")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running (Python 3.12+)
+        with ctx.Pool(1) as pool:
+            got = pool.apply_async(_score_in_child, (model, big)).get(timeout=120)
+    np.testing.assert_array_equal(got, want)
+
+
+def _score_in_child(model, X):
+    return model.predict_proba(X, threads=2)

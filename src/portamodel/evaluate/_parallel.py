@@ -49,8 +49,15 @@ def default_threads(n_rows: int, work_per_row: int) -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+_pools_pid = os.getpid()
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
+    global _pools_pid
     with _pools_lock:
+        if os.getpid() != _pools_pid:  # a forked child inherits the pools but not their threads
+            _pools.clear()
+            _pools_pid = os.getpid()
         pool = _pools.get(threads)
         if pool is None:
             pool = _pools[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="portamodel")
