@@ -5,7 +5,7 @@ one PMML ``Node`` whose predicate is the split test and whose content is the spl
 subtree; the *false* subtree is spliced in as the following siblings, and the last leaf of a chain
 becomes the parent's ``score`` (``noTrueChildStrategy="returnLastPrediction"``). Missing values:
 ``missingValueStrategy="none"`` makes an unknown comparison false (the IR's ``false_child``); a
-``true_child`` split tests ``x op t OR isMissing(x)``; ``stop`` / ``null`` are a leading
+``true_child`` split is written as its complement with the children swapped; ``stop`` / ``null`` are a leading
 ``isMissing`` child. A tree whose splits are all ``null`` uses ``nullPrediction`` instead.
 
 Thresholds on ``float`` fields are written as the float32 that keeps every decision for float32
@@ -35,6 +35,7 @@ __all__ = ["write_ensemble"]
 
 _OP_NAME = {"<=": "lessOrEqual", "<": "lessThan", ">=": "greaterOrEqual", ">": "greaterThan", "==": "equal", "!=": "notEqual"}
 _TRUE, _FALSE = "<True/>", "<False/>"
+_COMPLEMENT = {"<=": ">", ">": "<=", "<": ">=", ">=": "<", "==": "!=", "!=": "==", "in": "not_in", "not_in": "in"}
 
 
 def write_ensemble(w: Writer, est: TreeEnsemble) -> None:
@@ -78,13 +79,18 @@ class _TreeText:
         self.kind = [_field_kind(w, c) for c in est.features]
         n = est.n_nodes
         self.pred: list[str | None] = [None] * n
-        self.plain: list[str | None] = [None] * n
         self.constant: list[bool] = [False] * n  # the split's test is constant for present values
         classes = w.model.target.classes
         self.any_score = esc(_value_text(classes[0])) if classes else "0.0"
         self.missing_test: list[str] = [""] * len(self.fields)
         for k, f in enumerate(self.fields):
             self.missing_test[k] = f'<SimplePredicate field="{esc(f)}" operator="isMissing"/>'
+        # children as written: a split sending missing values to its true child is written as its
+        # complement (x > t instead of x <= t) with the children swapped, so missing goes to the
+        # false side, which an unknown comparison takes under missingValueStrategy="none"
+        self.tc = est.true_child.copy()
+        self.fc = est.false_child.copy()
+        self.miss = est.missing.copy()
         split = np.flatnonzero(est.feature >= 0)
         feat = est.feature.tolist()
         ops = est.op.tolist()
@@ -92,12 +98,14 @@ class _TreeText:
         miss = est.missing.tolist()
         for i in split.tolist():
             k = feat[i]
-            base = self._base(k, OPS[ops[i]], thr[i])
+            op = OPS[ops[i]]
+            if miss[i] == MISSING_TRUE:
+                op = _COMPLEMENT[op]
+                self.tc[i], self.fc[i] = est.false_child[i], est.true_child[i]
+                self.miss[i] = MISSING_FALSE
+            base = self._base(k, op, thr[i])
             self.constant[i] = base in (_TRUE, _FALSE)
-            self.pred[i] = self._with_missing(k, base, miss[i])
-            # with missingValueStrategy="defaultChild" an unknown comparison follows defaultChild;
-            # constant tests are never unknown, so they carry the missing case themselves
-            self.plain[i] = self.pred[i] if self.constant[i] else base
+            self.pred[i] = self._with_missing(k, base, int(self.miss[i]))
 
     def _base(self, k: int, op: str, t: float) -> str:
         """Predicate text for non-missing values, or _TRUE / _FALSE."""
@@ -182,12 +190,9 @@ def _number_text(v: float, kind: str) -> str:
 def _tree_body(w: Writer, tt: _TreeText, root: int, value: Any, strategy: str, *, classification: bool = False) -> None:
     """Write the Node tree of the IR tree at ``root``; ``value(node)`` gives a node's attribute text
     and inner elements (score / ScoreDistributions); node -1 is "no value"."""
-    if strategy == "defaultChild":
-        _binary_body(w, tt, root, value, classification=classification)
-        return
     est = tt.est
     x = w.x
-    fc, tc, miss, feat = est.false_child, est.true_child, est.missing, est.feature
+    fc, tc, miss, feat = tt.fc, tt.tc, tt.miss, est.feature
     indent = w.indent
     nl = "\n" if indent else ""
     parts = x.parts
@@ -228,56 +233,6 @@ def _tree_body(w: Writer, tt: _TreeText, root: int, value: Any, strategy: str, *
     x.depth = depth
 
 
-def _binary_body(w: Writer, tt: _TreeText, root: int, value: Any, *, classification: bool) -> None:
-    """Two children per split (``x op t`` / True) and ``defaultChild`` naming where missing goes."""
-    est = tt.est
-    x = w.x
-    fc, tc, miss, feat = est.false_child, est.true_child, est.missing, est.feature
-    indent = w.indent
-    nl = "\n" if indent else ""
-    parts = x.parts
-    null_score = tt.any_score if classification else "0.0"
-    counter = [0]
-
-    def nid() -> int:
-        counter[0] += 1
-        return counter[0]
-
-    def null_or_leaf(v: tuple[str, str] | None, pred: str, me: int) -> str:
-        if v is not None:
-            return f'<Node id="{me}"{v[0]}>{pred}{v[1]}</Node>'
-        child = nid()  # a scoreless node whose child never matches: no prediction
-        return f'<Node id="{me}" defaultChild="{child}">{pred}<Node id="{child}" score="{null_score}"><False/></Node></Node>'
-
-    # items: (0, predicate, node, id) opens the Node of IR node ``node``; (1,) closes one
-    stack: list[tuple[Any, ...]] = [(0, _TRUE, root, nid())]
-    depth = x.depth
-    while stack:
-        item = stack.pop()
-        if item[0] == 1:
-            depth -= 1
-            parts.append(("\t" * depth if indent else "") + "</Node>" + nl)
-            continue
-        _, pred, node, me = item
-        pad = "\t" * depth if indent else ""
-        if feat[node] < 0:
-            parts.append(f"{pad}{null_or_leaf(value(node), pred, me)}{nl}")
-            continue
-        t_id, f_id = nid(), nid()
-        m = miss[node]
-        default = t_id if m == MISSING_TRUE else f_id
-        parts.append(f'{pad}<Node id="{me}" defaultChild="{default}">{pred}{nl}')
-        depth += 1
-        stack.append((1,))
-        stack.append((0, _TRUE, int(fc[node]), f_id))
-        stack.append((0, tt.plain[node], int(tc[node]), t_id))
-        if m in (MISSING_STOP, MISSING_NULL):
-            pad2 = "\t" * depth if indent else ""
-            v = value(node) if m == MISSING_STOP else None
-            parts.append(f"{pad2}{null_or_leaf(v, tt.missing_test[feat[node]], nid())}{nl}")
-    x.depth = depth
-
-
 def _leaf(v: tuple[str, str] | None, pred: str, null_child: str) -> str:
     """A leaf Node; a leaf without a value is a scoreless node whose only child never matches, so
     JPMML returns no prediction there (a NaN score would not load)."""
@@ -287,16 +242,11 @@ def _leaf(v: tuple[str, str] | None, pred: str, null_child: str) -> str:
 
 
 def _strategy(tt: _TreeText, nodes: NDArray[np.intp]) -> str:
-    """nullPrediction when every split is null on missing; defaultChild (two children per split)
-    when some split sends missing values to its true child -- an ``or isMissing`` predicate would
-    cost a reader a copy of the subtree; otherwise none (compact chains)."""
+    """nullPrediction when every split is null on missing (and no test is constant), else none."""
     est = tt.est
     split = nodes[est.feature[nodes] >= 0]
-    miss = est.missing[split]
-    if split.size and (miss == MISSING_NULL).all() and not any(tt.constant[i] for i in split.tolist()):
+    if split.size and (tt.miss[split] == MISSING_NULL).all() and not any(tt.constant[i] for i in split.tolist()):
         return "nullPrediction"
-    if (miss == MISSING_TRUE).any():
-        return "defaultChild"
     return "none"
 
 
