@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import os
 import platform
@@ -92,6 +93,19 @@ def _ort_sessions(est: Any, n_features: int) -> tuple[Callable[[np.ndarray], Any
     return session(1), session(0)
 
 
+def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """BLAS on one thread (both sides) for single-row and single-thread figures.
+
+    Idle OpenBLAS workers of the library called last keep spinning for a while; on a 2-core machine
+    that steals the other side's core when samples alternate. threadpoolctl, if installed, stops it.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 def _scoring_rows(label: str, model: Any, est: Any, X: np.ndarray, cfg: Config, *, proba: bool, targets: dict[str, float]) -> list[Row]:
     """1-row vs scikit-learn / onnxruntime, batches vs onnxruntime with 1 and default threads."""
     rows: list[Row] = []
@@ -101,20 +115,23 @@ def _scoring_rows(label: str, model: Any, est: Any, X: np.ndarray, cfg: Config, 
     one = X[:1].copy()
     one32 = one.astype(np.float32)
     if "sk1" in targets:
-        a, b = side_by_side(lambda: ours_fn(one, threads=1), lambda: sk_fn(one), cfg.repeat)
+        with _one_blas_thread():
+            a, b = side_by_side(lambda: ours_fn(one, threads=1), lambda: sk_fn(one), cfg.repeat)
         rows.append(Row(f"{label}: 1 row vs scikit-learn", _fmt_s(a), _fmt_s(b), b / a, targets["sk1"]))
     if isinstance(ort, str):
         rows.append(_skip(f"{label}: vs onnxruntime", ort))
         return rows
     ort1, ortd = ort
     if "ort1_1" in targets:
-        a, b = side_by_side(lambda: ours_fn(one, threads=1), lambda: ort1(one32), cfg.repeat)
+        with _one_blas_thread():
+            a, b = side_by_side(lambda: ours_fn(one, threads=1), lambda: ort1(one32), cfg.repeat)
         rows.append(Row(f"{label}: 1 row vs onnxruntime (1 thread)", _fmt_s(a), _fmt_s(b), b / a, targets["ort1_1"]))
     for n in cfg.rows:
         Xn = np.ascontiguousarray(np.resize(X, (n, X.shape[1])))
         Xn32 = Xn.astype(np.float32)
         if "ort1" in targets:
-            a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn, threads=1), lambda Xn32=Xn32: ort1(Xn32), cfg.repeat)
+            with _one_blas_thread():
+                a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn, threads=1), lambda Xn32=Xn32: ort1(Xn32), cfg.repeat)
             rows.append(Row(f"{label}: {n:,} rows, 1 thread vs onnxruntime 1 thread", _fmt_s(a), _fmt_s(b), b / a, targets["ort1"]))
         if "ortd" in targets:
             a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn), lambda Xn32=Xn32: ortd(Xn32), cfg.repeat)
