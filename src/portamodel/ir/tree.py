@@ -180,16 +180,24 @@ class TreeEnsemble(IRNode):
             # Fast path: every node has exactly one parent (or is a root) and children come after
             # their parents, so following parents always ends at a root: a forest, no cycles.
             return
-        # Every node now has at most one parent; walk down level by level from the roots. A node not
-        # reached lies on a cycle or is orphaned.
-        seen = np.zeros(n, dtype=bool)
-        frontier = roots
-        while frontier.size:
-            seen[frontier] = True
-            inner = frontier[internal[frontier]]
-            frontier = np.concatenate([tc[inner], fc[inner]]).astype(np.int64)
-        if not seen.all():
-            i = int(np.argmin(seen))
+        # Every node now has at most one parent. Follow parents by pointer doubling (a few dozen
+        # numpy calls even for a chain a million nodes deep, where walking level by level would
+        # take a million): a node whose ancestors do not end at a root lies on a cycle or is orphaned.
+        parent = np.full(n + 1, n, dtype=np.int64)  # n: "no parent", a dead end
+        parent[tci] = inner_idx
+        parent[fci] = inner_idx
+        parent[roots] = roots
+        anc = parent
+        for _ in range(n.bit_length() + 1):
+            nxt = anc[anc]
+            if np.array_equal(nxt, anc):
+                break
+            anc = nxt
+        is_root = np.zeros(n + 1, dtype=bool)
+        is_root[roots] = True
+        reached = is_root[anc[:n]]
+        if not reached.all():
+            i = int(np.argmin(reached))
             check(False, f"{w} node {i}", "is not reachable from any root (orphaned or on a cycle)")
 
     @property
@@ -209,12 +217,26 @@ class TreeEnsemble(IRNode):
         """Length of the longest root-to-leaf path (a lone leaf has depth 0)."""
         depth, frontier = 0, self.roots
         internal = self.feature >= 0
-        while True:
+        while depth < 64:
             inner = frontier[internal[frontier]]
             if not inner.size:
                 return depth
             frontier = np.concatenate([self.true_child[inner], self.false_child[inner]])
             depth += 1
+        # Deeper trees: distances to the roots by pointer doubling (log2(depth) numpy calls
+        # instead of one per level).
+        n = self.n_nodes
+        inner_idx = np.flatnonzero(internal)
+        parent = np.arange(n)  # roots point to themselves
+        parent[self.true_child[inner_idx]] = inner_idx
+        parent[self.false_child[inner_idx]] = inner_idx
+        dist = (parent != np.arange(n)).astype(np.int64)  # distance from each node to parent[node]
+        while True:
+            step = dist[parent]
+            if not step.any():
+                return int(dist.max())
+            dist = dist + step
+            parent = parent[parent]
 
     def tree_of_node(self) -> NDArray[np.int64]:
         """Index of the tree each node belongs to."""

@@ -864,6 +864,47 @@ def json_cases() -> None:
         "FormatError",
         r"values",
     )
+    depth = 12_000
+    nodes = 2 * depth + 1
+    # a chain: internal node i (numbered from the end, so children come before their parents)
+    # tests x <= i; its true child is the next internal node, its false child a leaf
+    ids = [nodes - 1 - i for i in range(nodes)]
+    feature = [-1] * nodes
+    true_child = [-1] * nodes
+    false_child = [-1] * nodes
+    for i in range(depth):
+        feature[ids[i]] = 0
+        true_child[ids[i]] = ids[i + 1]
+        false_child[ids[i]] = ids[depth + 1 + i]
+    chain = {
+        "roots": [ids[0]],
+        "feature": feature,
+        "threshold": [float(depth - i) if 0 <= depth - i else 0.0 for i in range(nodes)],
+        "op": [0] * nodes,
+        "true_child": true_child,
+        "false_child": false_child,
+        "missing": [0] * nodes,
+        "values": [[float(i % 7)] for i in range(nodes)],
+    }
+    doc = json_base()
+    doc["estimator"].update(chain)
+    doc["target"] = {"name": "y", "task": "regression"}
+    add(
+        "json/deep_chain_tree.json.gz",
+        dumps(doc),
+        "a valid tree 12,000 levels deep, children numbered before parents (validation must not walk level by level; scoring takes a step per level)",
+        "LimitExceededError",
+        r"max_tree_depth",
+    )
+    add(
+        "json/deep_chain_tree_allowed.json.gz",
+        dumps(doc),
+        "the same tree read with max_tree_depth=100000: loads, and must score within the hang guard",
+        "PortamodelError",
+        r"max_tree_depth",
+        options={"max_tree_depth": 100_000},
+        allow_load=True,
+    )
     add(
         "json/tree_threshold_nan.json",
         tree_json(
@@ -1386,6 +1427,30 @@ def onnx_cases() -> None:
         "61 nodes where each branch sends both sides to the next node: as a tree, 2^60 nodes",
         "LimitExceededError",
         r"(?i)nodes|shar",
+    )
+    n = 3_000
+    add(
+        "onnx/tree_deep_chain.onnx",
+        ser(
+            tree_reg(
+                nodes_treeids=[0] * (2 * n + 1),
+                nodes_nodeids=list(range(2 * n + 1))[::-1],
+                nodes_featureids=[0] * (2 * n + 1),
+                nodes_modes=["BRANCH_LEQ"] * n + ["LEAF"] * (n + 1),
+                nodes_values=[float(n - i) for i in range(n)] + [0.0] * (n + 1),
+                nodes_truenodeids=[2 * n - (i + 1) for i in range(n)] + [0] * (n + 1),
+                nodes_falsenodeids=[2 * n - (n + 1 + i) for i in range(n)] + [0] * (n + 1),
+                nodes_missing_value_tracks_true=[0] * (2 * n + 1),
+                target_treeids=[0] * (n + 1),
+                target_nodeids=[2 * n - i for i in range(n, 2 * n + 1)],
+                target_ids=[0] * (n + 1),
+                target_weights=[float(i % 7) for i in range(n + 1)],
+            )
+        ),
+        "a valid tree 3,000 levels deep (node ids counting down): must be refused by a limit or load and score within the hang guard",
+        "LimitExceededError",
+        r"(?i)deep|depth",
+        allow_load=True,
     )
     add(
         "onnx/tree_duplicate_node_id.onnx",

@@ -7,6 +7,7 @@ import numpy as np
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_TREE_DEPTH",
     "DEFAULT_PACK_THRESHOLD",
     "ESTIMATOR_TYPES",
     "FLOAT_DTYPES",
@@ -37,6 +38,9 @@ DEFAULT_PACK_THRESHOLD = 16
 #: Reader caps: decompressed document size plus decoded array bytes, and expression nesting.
 DEFAULT_MAX_BYTES = 1 << 30
 DEFAULT_MAX_DEPTH = 200
+#: Reader cap on tree depth: scoring costs a step per level, so a chain a million levels deep in a
+#: small file would make every prediction slow.
+DEFAULT_MAX_TREE_DEPTH = 10_000
 
 #: The canonical quiet NaN that ``float("nan")`` produces; other NaN bit patterns force packing.
 CANONICAL_NAN = np.array([np.nan]).view(np.uint64)[0]

@@ -51,6 +51,7 @@ from ...ir.mlp import ACTIVATIONS
 from ._common import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_TREE_DEPTH,
     ESTIMATOR_TYPES,
     FLOAT_DTYPES,
     FORMAT_NAME,
@@ -74,23 +75,25 @@ def read(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    max_tree_depth: int = DEFAULT_MAX_TREE_DEPTH,
     **options: Any,
 ) -> Model:
     """Read a portamodel JSON document (plain or gzip) from bytes or a file path.
 
     ``max_bytes`` caps the (decompressed) document size and, separately, the total bytes of
-    decoded arrays; ``max_depth`` caps the nesting of expressions. Either limit exceeded raises
+    decoded arrays; ``max_depth`` caps the nesting of expressions, ``max_tree_depth`` the depth of
+    trees (scoring takes a step per level). A limit exceeded raises
     :class:`~portamodel.errors.LimitExceededError`; any other defect raises
     :class:`~portamodel.errors.FormatError` whose location is a JSON path such as
     ``$.estimator.threshold``.
     """
     if options:
         raise PortamodelError(f"unknown option(s) for the json reader: {', '.join(sorted(options))}")
-    for name, value in (("max_bytes", max_bytes), ("max_depth", max_depth)):
+    for name, value in (("max_bytes", max_bytes), ("max_depth", max_depth), ("max_tree_depth", max_tree_depth)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise PortamodelError(f"{name} must be a positive integer, got {value!r}")
     label, data = _load_bytes(source, max_bytes)
-    return _Reader(label, max_bytes, max_depth).document(data)
+    return _Reader(label, max_bytes, max_depth, max_tree_depth).document(data)
 
 
 # -- getting the bytes ------------------------------------------------------------------------
@@ -239,10 +242,11 @@ def _ir_location(exc: IRValidationError, cls: type, kwargs: dict[str, Any], path
 
 
 class _Reader:
-    def __init__(self, label: str | None, max_bytes: int, max_depth: int) -> None:
+    def __init__(self, label: str | None, max_bytes: int, max_depth: int, max_tree_depth: int = DEFAULT_MAX_TREE_DEPTH) -> None:
         self.label = label
         self.max_bytes = max_bytes
         self.max_depth = max_depth
+        self.max_tree_depth = max_tree_depth
         self.array_bytes = 0
         self.markers = 0  # markers created by the JSON hooks; any left unvisited sit in x- keys
 
@@ -684,4 +688,10 @@ class _Reader:
         ):
             if name in o:
                 kwargs[name] = self.choice(o[name], choices, f"{path}.{name}")
-        return self.build(TreeEnsemble, path, **kwargs)  # type: ignore[no-any-return]
+        est: TreeEnsemble = self.build(TreeEnsemble, path, **kwargs)
+        depth = est.max_depth
+        if depth > self.max_tree_depth:
+            raise LimitExceededError(
+                f"a tree is {depth} levels deep, more than max_tree_depth={self.max_tree_depth}", location=self.where(f"{path}.roots")
+            )
+        return est
