@@ -60,25 +60,25 @@ class _DocInfo:
         if len(nodes) != 1:
             raise FormatError(f"a TreeModel needs exactly one root Node, found {len(nodes)}", location=lxml_xpath(tm))
         collector = TreeCollector(tm, self)  # validates the strategies
-        self.fast_used = getattr(self, "fast_used", 0)
-        tree = (
-            None
-            if not USE_FAST_PATH
-            else fast_tree(
-                tm,
-                nodes[0],
-                self,
-                self._etree,
-                where=collector.where,
-                classification=collector.classification,
-                mvs=collector.mvs,
-                return_last=collector.return_last,
-            )
-        )
+        tree = None
+        if USE_FAST_PATH:
+            try:
+                tree = fast_tree(
+                    tm,
+                    nodes[0],
+                    self,
+                    self._etree,
+                    where=collector.where,
+                    classification=collector.classification,
+                    mvs=collector.mvs,
+                    return_last=collector.return_last,
+                )
+            except PortamodelError:
+                raise
+            except (IndexError, ValueError, TypeError, KeyError):  # unusual input: the general path decides
+                tree = None
         if tree is None:
             tree = collector.walk(nodes[0])
-        else:
-            self.fast_used += 1
         return [tree]
 
     # document-level dictionaries (complete once a model starts: they come first)

@@ -295,6 +295,8 @@ def parse(
         raise _syntax_error(exc, where) from None
     except (MemoryError, RecursionError) as exc:  # pragma: no cover - pathological input
         raise LimitExceededError(f"document too large or too deep: {type(exc).__name__}", location=where) from None
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:  # pragma: no cover - a converter bug
+        raise FormatError(f"cannot read this tree ({type(exc).__name__}: {exc})", location=where) from exc
     if root is None:
         raise FormatError("empty document: no <PMML> element", location=where)
     if root.getroottree().docinfo.doctype:
