@@ -8,23 +8,27 @@ comparisons (``<=``, ``<``, ``>=``, ``>``) and whose depth is moderate into per-
 children are copies of it, so every (row, tree) pair takes exactly ``max_depth`` steps and ends at
 the bottom level, where the leaf values sit.
 
-Every comparison is normalised at compile time to ``x <= t'`` (``x < t`` becomes
-``x <= nextafter(t, -inf)``, ``>``/``>=`` swap the children), which is exact for every non-missing
-float64 ``x``; missing values (NaN) take each node's precompiled direction, and ``stop``/``null``
-actions are tracked per pair, only for chunks that contain a NaN.
+Every split is normalised at compile time to ``y <= t'`` with a missing value going to the false
+child: ``x < t`` becomes ``x <= nextafter(t, -inf)``; ``>``/``>=`` swap the children; float32 trees
+get the float64 ``t'`` with ``float32(x) <= t`` exactly when ``x <= t'`` (:func:`float32_threshold`),
+so the input is never cast; a split whose missing values go to the ``<=`` side tests
+``-x <= nextafter(-t', -inf)`` on negated input columns with its children swapped. NaN fails every
+comparison, so no NaN test is needed; only ``stop``/``null`` actions need the path a missing value
+takes, and for chunks that contain a NaN those models walk level by level recording it.
 
 Two kernels walk the levels:
 
 - *block*: ``r <= 4`` levels at once. The ``2**r - 1`` comparisons of the whole subtree are
-  evaluated at once, packed into an integer (8 or 16 bits, by a multiply-shift on the boolean
-  bytes) and mapped to the exit position by a lookup table shared by all perfect subtrees. The top
-  block of every tree is the same for all rows, so its features are gathered column-wise from the
-  input (cheap); deeper blocks gather per pair and are used only for a few rows (the single-row
-  path), where they cut the number of numpy calls four-fold.
+  evaluated at once, packed with ``np.packbits`` into an 8- or 16-bit code and mapped to the exit
+  position by a lookup table shared by all perfect subtrees. The top block of every tree is the
+  same for all rows, so its inputs are one column gather; deeper blocks gather per pair and are
+  used for up to :data:`SMALL_BATCH` rows (the single-row path), where they cut the number of numpy
+  calls four-fold.
 - *level*: one level per step, gathering feature, threshold and input value per (row, tree) pair.
 
-Trees are combined in tree order (``np.add.accumulate`` along the tree axis is sequential), so sums
-are bit-identical to scikit-learn's and to the reference evaluator.
+Trees are combined in tree order (:func:`tree_sum`), so sums are bit-identical to scikit-learn's
+and to a tree-by-tree loop. :class:`PointerForest` applies the same normalisation to deeper trees
+with explicit child pointers (padded traversal).
 
 >>> from portamodel.ir import TreeEnsemble
 >>> stump = TreeEnsemble(
@@ -176,10 +180,10 @@ class PerfectForest:
     def __init__(self, est: TreeEnsemble) -> None:
         if not self.supports(est):
             raise ValueError(f"{type(self).__name__} cannot take this ensemble; use TreeEvaluator")
-        T = self.n_trees = est.n_trees
-        K = self.n_outputs = est.n_outputs
-        D = self.depth = est.max_depth
-        NF = self.n_features = len(est.features)
+        self.n_trees = est.n_trees
+        self.n_outputs = est.n_outputs
+        self.depth = est.max_depth
+        self.n_features = len(est.features)
         self._compile_nodes(est)
         self._compile_values(est)
         if isinstance(self, PointerForest):
@@ -188,12 +192,11 @@ class PerfectForest:
         # blocks of up to 4 levels (not used on inputs with NaN when stop/null actions need the path)
         self.blocks: list[_Block] = []
         start = 0
-        while start < D:
-            r = min(4, D - start)
-            self.blocks.append(_Block(start, r, self.feat, self.thr, T))
+        while start < self.depth:
+            r = min(4, self.depth - start)
+            self.blocks.append(_Block(start, r, self.feat, self.thr, self.n_trees))
             start += r
         self.top_levels = self.blocks[0].levels if self.blocks else 0
-        del K, NF
 
     def _compile_nodes(self, est: TreeEnsemble) -> None:
         """Every split as ``y <= t`` (y = x or -x) with a missing value going to the false child."""
