@@ -392,3 +392,22 @@ def test_threads_work_in_a_forked_child():
 
 def _score_in_child(model, X):
     return model.predict_proba(X, threads=2)
+
+
+@pytest.mark.parametrize("n", [1, 5])
+def test_missing_inputs_propagate_through_zero_weights(n):
+    """NaN * 0 is NaN: the plain-array fast path keeps IEEE propagation (ndarray.dot would not)."""
+    from portamodel.ir import MLP, DenseLayer, LinearModel
+
+    reg = Target(name="y", task="regression")
+    inputs = (Field(name="a"), Field(name="b"))
+    linear = Model(inputs=inputs, target=reg, estimator=LinearModel(features=("a", "b"), coefficients=[[0.0, 1.0]], intercepts=[0.0]))
+    mlp = Model(
+        inputs=inputs,
+        target=reg,
+        estimator=MLP(features=("a", "b"), layers=(DenseLayer(weights=[[0.0], [1.0]], biases=[0.0], activation="identity"),)),
+    )
+    X = np.tile([[np.nan, 1.0]], (n, 1))
+    for model in (linear, mlp):
+        assert np.isnan(model.predict(X)).all()
+        assert np.isnan(model.predict({"a": X[:, 0], "b": X[:, 1]})).all()

@@ -29,7 +29,7 @@ def compile_mlp(est: MLP) -> Callable[[F64], F64]:
         h = X
         with np.errstate(all="ignore"):  # one errstate for the whole call (each costs microseconds)
             for w, b, act in layers:
-                h = h.dot(w)  # a fresh array (activations work in place); .dot costs less than @
+                h = h @ w  # a fresh array: large activations work in place
                 h += b
                 h = act(h)
         return h
