@@ -411,3 +411,6 @@ def test_missing_inputs_propagate_through_zero_weights(n):
     for model in (linear, mlp):
         assert np.isnan(model.predict(X)).all()
         assert np.isnan(model.predict({"a": X[:, 0], "b": X[:, 1]})).all()
+    one = Model(inputs=inputs[:1], target=reg, estimator=LinearModel(features=("a",), coefficients=[[0.0]], intercepts=[0.0]))
+    got = one.predict(np.tile([[np.inf], [np.nan], [2.0]], (n, 1)))
+    np.testing.assert_array_equal(got, np.tile([np.nan, np.nan, 0.0], n))
