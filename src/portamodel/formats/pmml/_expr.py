@@ -192,6 +192,8 @@ def to_ir(el: Elem, scope: Scope, dtype: str | None = None) -> Expression:
         if len(args) < lo or (hi is not None and len(args) > hi):
             raise FormatError(f"function {fn!r} takes {lo}..{hi or 'n'} arguments, got {len(args)}", location=el.xpath)
         expr: Expression = Apply(function=fn, args=args)
+        if fn in ("isIn", "isNotIn"):  # JPMML: a missing value is simply not in the set
+            expr = Apply(function="if", args=(Apply(function="isMissing", args=(args[0],)), Constant(value=float(fn == "isNotIn")), expr))
         mm = el.get("mapMissingTo")
         if mm is not None:
             value = typed_value(mm, dtype or "double", el.xpath)

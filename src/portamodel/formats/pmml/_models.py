@@ -818,9 +818,23 @@ def _combine_trees(parts: list[TreePart], weights: list[float], method: str, fn:
     # majority votes
     if fn != "classification":
         raise FormatError(f"{method!r} needs a classification model", location=where)
+    if where_el.get("missingPredictionTreatment", "continue") == "continue" and any(_may_be_null(e.tree) for e in entries):
+        # JPMML counts a missing segment result as a vote for "missing"; the IR has no such vote
+        raise UnsupportedFeatureError(
+            f"{method!r} with missingPredictionTreatment='continue' over trees that can give no prediction", location=where
+        )
     for e in entries:
         e.votes = True
     return TreePart(entries, n_out, "majority_vote", None, "identity", acc32)
+
+
+def _may_be_null(tree: RawTree) -> bool:
+    """Can this tree give no prediction (a null missing action, or a leaf without a score)?"""
+    split = tree.feature >= 0
+    if (tree.miss[split] == 3).any():  # MISSING_NULL
+        return True
+    votes = tree.score_votes
+    return bool(votes is not None and (votes[~split] < 0).any())
 
 
 def _chain(models: list[tuple[Elem, Elem, float]], scope: Scope, ctx: Context, fn: str, seg: Elem) -> Part:
