@@ -855,7 +855,7 @@ def _values(
         try:
             vals = arr.astype(np.float64)
         except (TypeError, ValueError):
-            bad = next(s for s in arr.tolist() if not _is_number(_text(s) or "nan"))
+            bad = next((s for s in arr.tolist() if not _is_number(_text(s) or "")), "?")
             raise FormatError(f"node score {_text(bad)!r} is not a number in a regression tree", location=str(where)) from None
         vals[0] = math.nan
         t.values = vals[vid].reshape(-1, 1)
