@@ -456,6 +456,24 @@ def pmml_cases() -> None:
         r"(?i)nan|number|threshold|value",
     )
     add(
+        "pmml/tree_empty_score.pmml",
+        pmml(
+            """<TreeModel functionName="regression">
+  """
+            + SCHEMA
+            + """
+  <Node score="1.0"><True/>
+    <Node score=""><SimpleSetPredicate field="x1" booleanOperator="isIn"><Array n="2" type="real">1.0 2.0</Array></SimpleSetPredicate></Node>
+    <Node score="2.0"><True/></Node>
+  </Node>
+</TreeModel>"""
+        ),
+        "an empty score on a regression leaf (found by fuzzing; may be read as missing)",
+        "FormatError",
+        r"score",
+        allow_load=True,
+    )
+    add(
         "pmml/tree_bad_operator.pmml",
         pmml(tree_model(cyc.replace('operator="lessThan"', 'operator="approximately"')), dd=CLASS_DD),
         "an unknown comparison operator",
