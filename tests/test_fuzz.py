@@ -97,13 +97,6 @@ class KnownBug:
 
 KNOWN_BUGS: tuple[KnownBug, ...] = (
     KnownBug(
-        "pmml",
-        "StopIteration",
-        r"",
-        "pmml/_tree.py",
-        "pmml: an empty score on a regression leaf (slow tree path)",
-    ),
-    KnownBug(
         "onnx",
         "AttributeError",
         r"'bytes' object has no attribute 'encode'",

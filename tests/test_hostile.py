@@ -45,8 +45,6 @@ XFAIL: dict[str, str] = {
     "(one of each present) load unchecked",
     "pmml/segments_absurd_count.pmml": "PMML: numberOfFields=999999999 / numberOfSegments=4e9 load unchecked",
     "pmml/tree_negative_record_count.pmml": "PMML: ScoreDistribution recordCount=-5 loads (negative class counts become probabilities)",
-    "pmml/tree_empty_score.pmml": 'PMML: a regression leaf with score="" (slow tree path, e.g. next to a SimpleSetPredicate) raises '
-    "StopIteration from _tree._values (arr.astype fails on '', the search for the bad score maps '' to 'nan' and finds none)",
     "pmml/neural_output_unknown_neuron.pmml": "PMML: NeuralOutput outputNeuron='n42' (no such neuron) raises UnsupportedFeatureError "
     "'the output neuron must be in the last NeuralLayer' without naming n42",
     # ONNX reader (src/portamodel/formats/onnx/)
