@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import gzip
 import os
 import platform
@@ -68,8 +69,13 @@ def _skip(figure: str, why: str) -> Row:
 # -- peers ------------------------------------------------------------------------------------------
 
 
-def _ort_sessions(est: Any, n_features: int) -> tuple[Callable[[np.ndarray], Any], Callable[[np.ndarray], Any]] | str:
-    """onnxruntime runners (one thread, default threads) for an skl2onnx export of ``est`` (float32)."""
+def _ort_sessions(est: Any, n_features: int) -> Callable[[int], Callable[[np.ndarray], Any]] | str:
+    """A factory of onnxruntime runners (``threads``: 1, or 0 for onnxruntime's default) for an
+    skl2onnx export of ``est`` (float32 input), or why there is none.
+
+    Sessions are made when needed and dropped right after their figures: an idle default-threads
+    session's pool keeps spinning and would slow everything else measured in this process.
+    """
     try:
         import onnxruntime as ort
         from skl2onnx import to_onnx
@@ -90,7 +96,7 @@ def _ort_sessions(est: Any, n_features: int) -> tuple[Callable[[np.ndarray], Any
         name = sess.get_inputs()[0].name
         return lambda X: sess.run(None, {name: X})
 
-    return session(1), session(0)
+    return session
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
@@ -111,31 +117,37 @@ def _scoring_rows(label: str, model: Any, est: Any, X: np.ndarray, cfg: Config, 
     rows: list[Row] = []
     ours_fn = model.predict_proba if proba else model.predict
     sk_fn = est.predict_proba if proba else est.predict
-    ort = _ort_sessions(est, X.shape[1])
+    make_session = _ort_sessions(est, X.shape[1])
     one = X[:1].copy()
     one32 = one.astype(np.float32)
     if "sk1" in targets:
         with _one_blas_thread():
             a, b = side_by_side(lambda: ours_fn(one, threads=1), lambda: sk_fn(one), cfg.repeat)
         rows.append(Row(f"{label}: 1 row vs scikit-learn", _fmt_s(a), _fmt_s(b), b / a, targets["sk1"]))
-    if isinstance(ort, str):
-        rows.append(_skip(f"{label}: vs onnxruntime", ort))
+    if isinstance(make_session, str):
+        rows.append(_skip(f"{label}: vs onnxruntime", make_session))
         return rows
-    ort1, ortd = ort
-    if "ort1_1" in targets:
-        with _one_blas_thread():
-            a, b = side_by_side(lambda: ours_fn(one, threads=1), lambda: ort1(one32), cfg.repeat)
-        rows.append(Row(f"{label}: 1 row vs onnxruntime (1 thread)", _fmt_s(a), _fmt_s(b), b / a, targets["ort1_1"]))
-    for n in cfg.rows:
-        Xn = np.ascontiguousarray(np.resize(X, (n, X.shape[1])))
-        Xn32 = Xn.astype(np.float32)
-        if "ort1" in targets:
+    batches = [(n, np.ascontiguousarray(np.resize(X, (n, X.shape[1])))) for n in cfg.rows]
+    if "ort1_1" in targets or "ort1" in targets:
+        ort1 = make_session(1)
+        if "ort1_1" in targets:
+            with _one_blas_thread():
+                a, b = side_by_side(lambda: ours_fn(one, threads=1), lambda: ort1(one32), cfg.repeat)
+            rows.append(Row(f"{label}: 1 row vs onnxruntime (1 thread)", _fmt_s(a), _fmt_s(b), b / a, targets["ort1_1"]))
+        for n, Xn in batches if "ort1" in targets else []:
+            Xn32 = Xn.astype(np.float32)
             with _one_blas_thread():
                 a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn, threads=1), lambda Xn32=Xn32: ort1(Xn32), cfg.repeat)
             rows.append(Row(f"{label}: {n:,} rows, 1 thread vs onnxruntime 1 thread", _fmt_s(a), _fmt_s(b), b / a, targets["ort1"]))
-        if "ortd" in targets:
+        del ort1
+    if "ortd" in targets:
+        ortd = make_session(0)
+        for n, Xn in batches:
+            Xn32 = Xn.astype(np.float32)
             a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn), lambda Xn32=Xn32: ortd(Xn32), cfg.repeat)
             rows.append(Row(f"{label}: {n:,} rows, default threads vs onnxruntime default", _fmt_s(a), _fmt_s(b), b / a, targets["ortd"]))
+        del ortd
+    gc.collect()
     return rows
 
 
