@@ -50,6 +50,8 @@ XFAIL: dict[str, str] = {
     # ONNX reader (src/portamodel/formats/onnx/)
     "onnx/tree_target_id_out_of_range.onnx": "ONNX: TreeEnsembleRegressor target_ids=[0,0,5] with n_targets=1 loads (onnxruntime refuses: "
     "'value (5) in target/class ids is greater or equal to the target/class count (1)')",
+    "onnx/input_absurd_width.onnx": "ONNX: a graph input declaring 2**31 columns hangs in _reader._Reader._inputs "
+    "(a loop creating one Field per declared column; then a memory blow-up; no limit)",
     "onnx/metadata_ir_invalid_utf8.onnx": "ONNX: a portamodel.ir metadata value that is not UTF-8 comes back from protobuf as "
     "bytes: AttributeError \"'bytes' object has no attribute 'encode'\" in _reader._embedded_model",
     "onnx/metadata_key_invalid_utf8.onnx": "ONNX: a metadata key that is not UTF-8 comes back as bytes: TypeError "
@@ -298,13 +300,17 @@ def _id(entry: dict[str, Any]) -> str:
 
 #: XFAIL entries whose only defect is the message: the CLI still reports them correctly.
 MESSAGE_ONLY = {"pmml/neural_output_unknown_neuron.pmml"}
+#: XFAIL entries that hang: only run in the guarded subprocess, never in-process.
+HANGS = {"onnx/input_absurd_width.onnx"}
 
 
 def _params(cli: bool = False) -> list[Any]:
     out = []
     for entry in MANIFEST:
         marks = []
-        if entry["file"] in XFAIL and not (cli and entry["file"] in MESSAGE_ONLY):
+        if cli and entry["file"] in HANGS:
+            marks.append(pytest.mark.skip(reason=f"hangs (in-process runs cannot be stopped safely): {XFAIL[entry['file']]}"))
+        elif entry["file"] in XFAIL and not (cli and entry["file"] in MESSAGE_ONLY):
             marks.append(pytest.mark.xfail(strict=True, reason=XFAIL[entry["file"]]))
         out.append(pytest.param(entry, id=_id(entry), marks=marks))
     return out

@@ -1372,6 +1372,16 @@ def onnx_cases() -> None:
         r"(?i)huge|dims|size|data|tensor|checker",
     )
 
+    m = linreg()
+    m.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 2**31
+    add(
+        "onnx/input_absurd_width.onnx",
+        ser(m),
+        "a graph input declaring 2^31 columns (one field each would need hundreds of GB; found by fuzzing)",
+        "PortamodelError",
+        r"(?i)column|width|input|dim",
+    )
+
     # -- tree ensembles: attribute lists, ids, structure ------------------------------------------
     add(
         "onnx/tree_lengths_mismatch.onnx",
