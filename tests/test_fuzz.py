@@ -449,7 +449,7 @@ def _one_json_mutation(draw: st.DrawFn, doc: Any) -> Any:
     if kind == "delete":
         del node[key]
     elif kind == "duplicate_key" and isinstance(node, dict):
-        other = draw(st.sampled_from([*node.values(), *JSON_REPLACEMENTS]))
+        other = copy.deepcopy(draw(st.sampled_from([*node.values(), *JSON_REPLACEMENTS])))
         parent = _parent_slot(doc, node)
         if parent is None:
             return Dup(node, key, other)
@@ -461,8 +461,9 @@ def _one_json_mutation(draw: st.DrawFn, doc: Any) -> Any:
         value[j] = draw(new_number(value[j]))
     elif kind == "swap":
         other_node, other_key = draw(st.sampled_from(paths))
-        with contextlib.suppress(KeyError, IndexError):
-            node[key], other_node[other_key] = other_node[other_key], node[key]
+        other = other_node[other_key]
+        if not (_within(node, other) or _within(other_node, value)):  # a swap with an ancestor would make a cycle
+            node[key], other_node[other_key] = other, value
     elif kind == "list" and isinstance(value, list):
         op = draw(st.sampled_from(("truncate", "append", "reverse", "duplicate", "empty")))
         if op == "truncate" and value:
@@ -479,8 +480,13 @@ def _one_json_mutation(draw: st.DrawFn, doc: Any) -> Any:
     elif kind == "packed" and packed:
         node[key] = draw(_packed_mutation(value))
     else:
-        node[key] = draw(st.sampled_from(JSON_REPLACEMENTS))
+        node[key] = copy.deepcopy(draw(st.sampled_from(JSON_REPLACEMENTS)))  # never share the constants: they get mutated
     return doc
+
+
+def _within(node: Any, tree: Any) -> bool:
+    """Is container ``node`` ``tree`` itself or inside it?"""
+    return node is tree or any(c[k] is node for c, k in json_paths(tree))
 
 
 def _parent_slot(doc: Any, target: Any) -> tuple[Any, Any] | None:
