@@ -14,7 +14,10 @@ memory blow-up (address-space limit while loading and scoring) -- fails the test
 Examples per format: 200 by default (about 15 s for the three), 3000 with
 ``HYPOTHESIS_PROFILE=thorough``, or any number with ``PORTAMODEL_FUZZ_EXAMPLES=N``::
 
-    PORTAMODEL_FUZZ_EXAMPLES=5000 python -m pytest tests/test_fuzz.py -p no:randomly -q
+    PORTAMODEL_FUZZ_EXAMPLES=10000 PORTAMODEL_FUZZ_COLLECT=failures.jsonl python -m pytest tests/test_fuzz.py -q
+
+(``PORTAMODEL_FUZZ_COLLECT`` records every failure with its input and carries on;
+``PORTAMODEL_FUZZ_SHRINK=1`` turns Hypothesis' shrinking back on.)
 
 Failures in readers still being written by their owners are listed in :data:`KNOWN_BUGS`: such
 an input is discarded (``assume``) rather than failing, and each has an ``xfail(strict=True)``
