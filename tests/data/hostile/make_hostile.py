@@ -897,7 +897,7 @@ def json_cases() -> None:
     chain = {
         "roots": [ids[0]],
         "feature": feature,
-        "threshold": [float(depth - i) if 0 <= depth - i else 0.0 for i in range(nodes)],
+        "threshold": [float(depth - i) if depth - i >= 0 else 0.0 for i in range(nodes)],
         "op": [0] * nodes,
         "true_child": true_child,
         "false_child": false_child,
@@ -1681,6 +1681,7 @@ def onnx_cases() -> None:
         "PortamodelError",
         r"(?i)output",
     )
+
     def with_props(props: dict[str, str], raw: dict[bytes, bytes]) -> bytes:
         """The tree model with metadata; each ``raw`` placeholder is then replaced by bytes of the
         same length (protobuf does not check UTF-8 in ONNX's proto2 strings)."""
@@ -1760,11 +1761,16 @@ def main() -> int:
 
 
 def write_readme() -> None:
+    def setup(e: dict[str, Any]) -> str:
+        parts = [k for k in ("sentinel", "network") if e.get(k)]
+        parts += [f"symlink `{k}` -> `{v}`" for k, v in e.get("symlinks", {}).items()]
+        parts += [f"`{c.split('/')[-1]}`" for c in e.get("companions", [])]
+        if e.get("options"):
+            parts.append(f"options `{json.dumps(e['options'])}`")
+        return ", ".join(parts)
+
     rows = "\n".join(
-        f"| `{e['file']}` | {e['attack']} | {e['expect']}"
-        + (" *(may load)*" if e.get("allow_load") else "")
-        + (f" (options: `{json.dumps(e['options'])}`)" if e.get("options") else "")
-        + " |"
+        f"| `{e['file']}` | {e['attack']} | {e['expect']}" + (" *(may load)*" if e.get("allow_load") else "") + f" | {setup(e)} |"
         for e in MANIFEST
     )
     counts = {fmt: sum(1 for e in MANIFEST if e["file"].startswith(fmt + "/")) for fmt in ("json", "pmml", "onnx")}
@@ -1795,8 +1801,8 @@ scores for unknown classes).
 Entries marked *(may load)* are odd rather than malformed: the reader may accept them, and then
 the model must score sample inputs without error.
 
-| file | attack | expected error |
-| --- | --- | --- |
+| file | attack | expected error | set-up |
+| --- | --- | --- | --- |
 {rows}
 """
     (HERE / "README.md").write_text(text, encoding="utf-8")
