@@ -612,9 +612,10 @@ def _nn_regression_output(part: MLPPart, outs: Elem, last_ids: dict[str, int], s
     if chosen is None:
         raise FormatError(f"no NeuralOutput for the target {ctx.target!r}", location=outs.xpath)
     no, expr = chosen
-    j = last_ids.get(_need(no, "outputNeuron"))
+    nid = _need(no, "outputNeuron")
+    j = last_ids.get(nid)
     if j is None:
-        raise UnsupportedFeatureError("the output neuron must be in the last NeuralLayer", location=no.xpath)
+        raise _unknown_neuron(nid, no)
     part = _select_outputs(part, [j])
     if expr.tag == "FieldRef":
         return part
@@ -653,14 +654,23 @@ def _nn_classification_output(part: MLPPart, outs: Elem, last_ids: dict[str, int
         if expr.get("field") != ctx.target:
             continue
         k = ctx.class_index(_need(expr, "value"), expr.xpath)
-        j = last_ids.get(_need(no, "outputNeuron"))
+        nid = _need(no, "outputNeuron")
+        j = last_ids.get(nid)
         if j is None:
-            raise UnsupportedFeatureError("output neurons must be in the last NeuralLayer", location=no.xpath)
+            raise _unknown_neuron(nid, no)
         cols[k] = j
     if sorted(cols) != list(range(len(ctx.classes))):
         raise FormatError("NeuralOutputs must map one neuron to each target category", location=outs.xpath)
     part = _select_outputs(part, [cols[k] for k in range(len(ctx.classes))])
     return _simplify_binary(part)
+
+
+def _unknown_neuron(nid: str, no: Elem) -> Exception:
+    net = no.parent.parent if no.parent is not None else None
+    known = {n.get("id") for layer in (net.findall("NeuralLayer") if net is not None else []) for n in layer.findall("Neuron")}
+    if nid in known:
+        return UnsupportedFeatureError(f"output neuron {nid!r} is not in the last NeuralLayer", location=no.xpath)
+    return FormatError(f"outputNeuron={nid!r} names no neuron", location=no.xpath)
 
 
 def _select_outputs(part: MLPPart, order: list[int]) -> MLPPart:

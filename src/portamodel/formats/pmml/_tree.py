@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from ...errors import FormatError, LimitExceededError, UnsupportedFeatureError
 from ...ir.tree import MISSING_FALSE, MISSING_NULL, MISSING_STOP, MISSING_TRUE, OP_CODE
-from ._xml import Elem, local_name, lxml_xpath
+from ._xml import Elem, local_name, lxml_xpath, parse_array
 
 __all__ = ["RawTree", "TreeCollector", "parse_array"]
 
@@ -156,40 +156,6 @@ class _Stop:
 
 
 _NULL = object()
-
-
-def parse_array(el: Elem, where: Any) -> list[str]:
-    """Tokens of a PMML ``Array`` (whitespace separated; double quotes allow spaces, ``\\"`` escapes)."""
-    text = el.text
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-            continue
-        if c == '"':
-            j = i + 1
-            buf = []
-            while j < n and text[j] != '"':
-                if text[j] == "\\" and j + 1 < n:
-                    j += 1
-                buf.append(text[j])
-                j += 1
-            if j >= n:
-                raise FormatError("unterminated quoted string in Array", location=str(where))
-            out.append("".join(buf))
-            i = j + 1
-        else:
-            j = i
-            while j < n and not text[j].isspace():
-                j += 1
-            out.append(text[i:j])
-            i = j
-    declared = el.get("n")
-    if declared is not None and declared.strip().isdigit() and int(declared) != len(out):
-        raise FormatError(f"Array declares n={declared} but holds {len(out)} values", location=str(where))
-    return out
 
 
 class TreeCollector:
@@ -905,6 +871,11 @@ def _values(
             x = np.asarray(sd_value).astype(np.float64)
         except (TypeError, ValueError):
             raise FormatError("a ScoreDistribution recordCount/probability is not a number", location=str(where)) from None
+        if not (np.isfinite(x) & (x >= 0)).all():
+            bad = x[~(np.isfinite(x) & (x >= 0))][0]
+            raise FormatError(
+                f"a ScoreDistribution recordCount/probability is {bad!r}: counts must be finite and >= 0", location=str(where)
+            )
         sub = np.zeros((nv, K))
         np.add.at(sub, (sd_vid, cls), x)
         total = sub.sum(axis=1)

@@ -336,8 +336,68 @@ def _to_elems(root: Any, payloads: dict[Any, Any], limits: Limits, where: str) -
             if child in payloads:
                 el.payload = payloads[child]
             pending.append((child, el, depth + 1))
+        _check_counts(dst)
         stack.extend(reversed(pending))
     return top
+
+
+def parse_array(el: Elem, where: Any) -> list[str]:
+    """Tokens of a PMML ``Array`` (whitespace separated; double quotes allow spaces, ``\\"`` escapes)."""
+    text = el.text
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+            continue
+        if c == '"':
+            j = i + 1
+            buf = []
+            while j < n and text[j] != '"':
+                if text[j] == "\\" and j + 1 < n:
+                    j += 1
+                buf.append(text[j])
+                j += 1
+            if j >= n:
+                raise FormatError("unterminated quoted string in Array", location=str(where))
+            out.append("".join(buf))
+            i = j + 1
+        else:
+            j = i
+            while j < n and not text[j].isspace():
+                j += 1
+            out.append(text[i:j])
+            i = j
+    declared = el.get("n")
+    if declared is not None and declared.strip().isdigit() and int(declared) != len(out):
+        raise FormatError(f"Array declares n={declared} but holds {len(out)} values", location=str(where))
+    return out
+
+
+#: Declared counts PMML elements carry: element -> (attribute, counted child element).
+_COUNTS = {
+    "DataDictionary": ("numberOfFields", "DataField"),
+    "NeuralNetwork": ("numberOfLayers", "NeuralLayer"),
+    "NeuralInputs": ("numberOfInputs", "NeuralInput"),
+    "NeuralLayer": ("numberOfNeurons", "Neuron"),
+    "NeuralOutputs": ("numberOfOutputs", "NeuralOutput"),
+    "Segmentation": ("numberOfSegments", "Segment"),
+}
+
+
+def _check_counts(el: Elem) -> None:
+    """A declared count that disagrees with the content is a malformed file (not a size to trust)."""
+    if el.tag == "Array":
+        parse_array(el, el.xpath)  # checks n
+        return
+    spec = _COUNTS.get(el.tag)
+    if spec is None or el.get(spec[0]) is None:
+        return
+    text = el.get(spec[0], "")
+    actual = sum(1 for c in el.children if c.tag == spec[1])
+    if not text.strip().isdigit() or int(text) != actual:
+        raise FormatError(f"{spec[0]}={text!r} but there are {actual} <{spec[1]}> elements", location=el.xpath)
 
 
 def _syntax_error(exc: Any, where: str) -> PortamodelError:
