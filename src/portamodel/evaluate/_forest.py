@@ -153,9 +153,7 @@ class _Block:
         f = self.feat.take(g, axis=0, mode="clip")  # (m, T, width)
         if rowoff is not None:
             f += rowoff[:, :, None]
-        xv = flat.take(f, mode="clip")
-        c = np.empty(xv.shape, dtype=bool)
-        np.less_equal(xv, self.thr.take(g, axis=0, mode="clip"), out=c)
+        c = flat.take(f, mode="clip") <= self.thr.take(g, axis=0, mode="clip")  # both C-ordered
         g <<= self.levels
         g += self.codes(c).reshape(g.shape)
         return g
