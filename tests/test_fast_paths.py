@@ -361,14 +361,13 @@ def test_sklearn_gradient_boosting_exact():
 def test_benchmark_quick_runs():
     """``python -m benchmarks --quick`` runs and prints its table (no assertion on any time)."""
     root = Path(__file__).resolve().parent.parent
-    with warnings.catch_warnings():
-        out = subprocess.run(
-            [sys.executable, "-m", "benchmarks", "--quick", "--only", "rf", "--only", "linear", "--only", "mlp", "--repeat", "1"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "rf", "--only", "linear", "--only", "mlp", "--repeat", "1"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "| figure" in out.stdout
     assert "RF 10 trees depth 6: 1 row vs scikit-learn" in out.stdout
