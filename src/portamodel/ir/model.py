@@ -152,15 +152,24 @@ class Model(IRNode):
         ``X`` is a 2-D array with columns in ``input_names`` order, a mapping name -> column
         (dict, pandas DataFrame) or a list of records (dicts).
         """
-        from ..evaluate import predict
-
-        return predict(self, X, **options)
+        return _evaluate().predict(self, X, **options)
 
     def predict_proba(self, X: Any, **options: Any) -> NDArray[np.float64]:
         """Class probabilities, one row per input row, columns in ``classes`` order."""
-        from ..evaluate import predict_proba
+        return _evaluate().predict_proba(self, X, **options)
 
-        return predict_proba(self, X, **options)
+
+_EVALUATE: Any = None
+
+
+def _evaluate() -> Any:
+    """The evaluate package, imported on first use (the IR is data and does not need it to load)."""
+    global _EVALUATE
+    if _EVALUATE is None:
+        from .. import evaluate
+
+        _EVALUATE = evaluate
+    return _EVALUATE
 
 
 def _output_is_numeric(step: Step, j: int, numeric: dict[str, bool]) -> bool:
