@@ -4,7 +4,7 @@
   ``from strategies import ...``.
 - libcst is pre-imported with its DeprecationWarning silenced (see below).
 - Hypothesis profiles: ``default`` (used locally and in CI: few examples, no deadline, so the suite
-  stays fast and never flaky on timing) and ``thorough`` (``HYPOTHESIS_PROFILE=thorough``).
+  stays fast and never flaky on timing; derandomized when ``CI`` is set) and ``thorough`` (``HYPOTHESIS_PROFILE=thorough``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ else:
     settings.register_profile(
         "default",
         max_examples=30,
+        # CI runs the same examples every time (a red CI must be reproducible); locally each run
+        # explores new ones.
+        derandomize=bool(os.environ.get("CI")),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         print_blob=True,
