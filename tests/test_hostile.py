@@ -39,19 +39,13 @@ MEMORY_HEADROOM = 1 << 30  # address space the worker may grow by while loading 
 
 #: Files whose reader is still being written by its owner: what fails today (see the final report).
 XFAIL: dict[str, str] = {
-    # PMML reader (src/portamodel/formats/pmml/)
-    "pmml/array_absurd_n.pmml": 'PMML: <Array n="999999999999"> holding 3 values loads; the declared n is not checked',
-    "pmml/neural_absurd_counts.pmml": "PMML: numberOfLayers/numberOfInputs/numberOfNeurons/numberOfOutputs=2e9 "
-    "(one of each present) load unchecked",
-    "pmml/segments_absurd_count.pmml": "PMML: numberOfFields=999999999 / numberOfSegments=4e9 load unchecked",
-    "pmml/tree_negative_record_count.pmml": "PMML: ScoreDistribution recordCount=-5 loads (negative class counts become probabilities)",
-    "pmml/neural_output_unknown_neuron.pmml": "PMML: NeuralOutput outputNeuron='n42' (no such neuron) raises UnsupportedFeatureError "
-    "'the output neuron must be in the last NeuralLayer' without naming n42",
     # ONNX reader (src/portamodel/formats/onnx/)
     "onnx/tree_target_id_out_of_range.onnx": "ONNX: TreeEnsembleRegressor target_ids=[0,0,5] with n_targets=1 loads (onnxruntime refuses: "
     "'value (5) in target/class ids is greater or equal to the target/class count (1)')",
     "onnx/input_absurd_width.onnx": "ONNX: a graph input declaring 2**31 columns hangs in _reader._Reader._inputs "
     "(a loop creating one Field per declared column; then a memory blow-up; no limit)",
+    "onnx/gather_float_indices.onnx": "ONNX: a constant Gather with double indices raises TypeError 'Cannot cast scalar from "
+    "dtype('float64') to dtype('int64') according to the rule 'same_kind'' from np.take in _reader._gather",
     "onnx/metadata_ir_invalid_utf8.onnx": "ONNX: a portamodel.ir metadata value that is not UTF-8 comes back from protobuf as "
     "bytes: AttributeError \"'bytes' object has no attribute 'encode'\" in _reader._embedded_model",
     "onnx/metadata_key_invalid_utf8.onnx": "ONNX: a metadata key that is not UTF-8 comes back as bytes: TypeError "
@@ -299,7 +293,7 @@ def _id(entry: dict[str, Any]) -> str:
 
 
 #: XFAIL entries whose only defect is the message: the CLI still reports them correctly.
-MESSAGE_ONLY = {"pmml/neural_output_unknown_neuron.pmml"}
+MESSAGE_ONLY: set[str] = set()
 #: XFAIL entries that hang: only run in the guarded subprocess, never in-process.
 HANGS = {"onnx/input_absurd_width.onnx"}
 

@@ -1646,6 +1646,28 @@ def onnx_cases() -> None:
         "PortamodelError",
         r"(?i)shape|W1|MatMul|width|dimension",
     )
+    xd = h.make_tensor_value_info("X", TensorProto.DOUBLE, [None, 2])
+    gather = model(
+        [
+            h.make_node("Gather", ["table", "k"], ["g"], axis=0),
+            h.make_node("MatMul", ["X", "W"], ["s"]),
+            h.make_node("Add", ["s", "g"], ["variable"]),
+        ],
+        [h.make_tensor_value_info("variable", TensorProto.DOUBLE, [None, 1])],
+        [
+            nh.from_array(np.arange(5, dtype=np.float64), "table"),
+            nh.from_array(np.array(1.0, dtype=np.float64), "k"),
+            nh.from_array(np.ones((2, 1), np.float64), "W"),
+        ],
+        inputs=[xd],
+    )
+    add(
+        "onnx/gather_float_indices.onnx",
+        ser(gather),
+        "a constant Gather whose indices are doubles (found by fuzzing)",
+        "PortamodelError",
+        r"(?i)gather|indices|integer",
+    )
     m = mlp()
     m.graph.initializer[0].raw_data = bytes(10)
     add(
