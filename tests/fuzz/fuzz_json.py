@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness for the JSON reader (runs until stopped; see tests/fuzz/README.md).
 
 python tests/fuzz/fuzz_json.py -max_total_time=600

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness for the ONNX reader (runs until stopped; see tests/fuzz/README.md).
 
 python tests/fuzz/fuzz_onnx.py -max_total_time=600

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness for the PMML reader (runs until stopped; see tests/fuzz/README.md).
 
 python tests/fuzz/fuzz_pmml.py -max_total_time=600
