@@ -376,6 +376,10 @@ def read_tree_regressor(node: NodeView, features: tuple[str, ...], etype: str, *
         raise FormatError("n_targets must be positive", location=where)
     table = _v3_table(node, len(features), "target")
     _check_outputs(K, len(table.modes), where)
+    for entries in table.leaf_weights.values():
+        bad = [t for t, _ in entries if not 0 <= t < K]
+        if bad:  # onnxruntime refuses these too
+            raise FormatError(f"target id {bad[0]} is outside 0..{K - 1} (n_targets={K})", location=where)
     agg = node.string("aggregate_function", "SUM")
     if agg not in _AGG:
         raise FormatError(f"unknown aggregate_function {agg!r}", location=where)

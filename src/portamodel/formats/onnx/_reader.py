@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ...errors import FormatError, UnsupportedFeatureError
+from ...errors import FormatError, LimitExceededError, UnsupportedFeatureError
 from ...ir import (
     MLP,
     Affine,
@@ -66,6 +66,9 @@ from ._symbols import (
 )
 
 __all__ = ["read_model"]
+
+#: Columns one graph input may declare (one Field each); far beyond any real model.
+MAX_INPUT_COLUMNS = 1_000_000
 
 _NUMERIC = ("float", "double", "int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64", "bool", "float16")
 _FIELD_DTYPE = {"float": "float", "double": "double", "string": "string", "bool": "boolean"}
@@ -203,6 +206,8 @@ class _Reader:
                     raise UnsupportedFeatureError("the number of columns is not declared and cannot be inferred", location=here)
             if width <= 0:
                 raise FormatError(f"input has {width} columns", location=here)
+            if width > MAX_INPUT_COLUMNS:
+                raise LimitExceededError(f"input declares {width} columns; the limit is {MAX_INPUT_COLUMNS:,}", location=here)
             spec = specs.get(vi.name) if specs else None
             if spec is not None and len(spec) != width:
                 spec = None
@@ -423,6 +428,9 @@ def read_model(model_proto: Any, *, where: str, embedded_ir: bool = True) -> Mod
     A model written by portamodel carries its IR; it is used (``embedded_ir``) only when writing
     that IR again gives exactly this graph, so the result always describes what the graph computes.
     """
+    for entry in model_proto.metadata_props:
+        if not (isinstance(entry.key, str) and isinstance(entry.value, str)):
+            raise FormatError("a metadata_props key or value is not valid UTF-8 text", location=where)
     if embedded_ir:
         model = _embedded_model(model_proto)
         if model is not None:
@@ -943,6 +951,8 @@ def _gather(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     axis = node.int("axis", 0)
     data, idx = args[0], args[1]
     if isinstance(data, Const) and isinstance(idx, Const):
+        if np.asarray(idx.value).dtype.kind not in "iu":
+            raise FormatError("Gather indices must be integers", location=node.where)
         try:
             return [Const(np.take(data.value, idx.value, axis=axis))]
         except (IndexError, ValueError, np.exceptions.AxisError):
