@@ -268,7 +268,8 @@ class PerfectForest:
         # Can the combination overflow or divide by zero? If not, no errstate is needed (it costs
         # microseconds per call).
         per_tree = np.zeros(self.n_trees)
-        np.maximum.at(per_tree, tree_of, np.abs(values).max(axis=1).astype(np.float64))
+        with np.errstate(invalid="ignore"):  # NaN leaves ("no prediction") make the bound NaN: not quiet
+            np.maximum.at(per_tree, tree_of, np.abs(values).max(axis=1).astype(np.float64))
         bound = float(per_tree.sum()) + (0.0 if self.base is None else float(np.abs(base).max()))
         limit = float(np.finfo(acc).max) / 4
         self.quiet = bool(np.isfinite(bound) and bound < limit and self.weight_sum > 0 and np.isfinite(self.weight_sum))

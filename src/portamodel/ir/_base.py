@@ -85,6 +85,16 @@ def plain(value: Any) -> Any:
     return value
 
 
+def check_float_range(values: Any, where: str) -> None:
+    """Numbers must be representable as float64 (scoring compares them with float columns)."""
+    for i, v in enumerate(values):
+        if isinstance(v, int) and not isinstance(v, bool):
+            try:
+                float(v)
+            except OverflowError:
+                raise IRValidationError("integer beyond the float64 range", location=f"{where}[{i}]") from None
+
+
 def short_repr(value: Any, limit: int = 80) -> str:
     """``repr`` for error messages: never fails (huge ints) and never floods (long strings)."""
     try:

@@ -22,7 +22,21 @@ from ._base import IRNode, as_tuple, check, ir_dataclass, short_repr
 from .fields import Field, Target, Value
 from .linear import LinearModel
 from .mlp import MLP
-from .transforms import Affine, Derive, Impute, Lookup, OneHot, Step, step_inputs, step_outputs
+from .transforms import (
+    NUMERIC_FUNCTIONS,
+    Affine,
+    Apply,
+    Constant,
+    Derive,
+    Expression,
+    FieldRef,
+    Impute,
+    Lookup,
+    OneHot,
+    Step,
+    step_inputs,
+    step_outputs,
+)
 from .tree import TreeEnsemble
 
 if TYPE_CHECKING:
@@ -95,6 +109,8 @@ class Model(IRNode):
             check(isinstance(step, STEP_TYPES), f"Model.steps[{i}]", f"expected a step, got {type(step).__name__}")
             for name in step_inputs(step):
                 check(name in numeric, where, f"reads column {short_repr(name)}, which is not defined before it")
+            if isinstance(step, Derive):
+                _check_numeric_arguments(step, numeric, where)
             for j, name in enumerate(step_outputs(step)):
                 check(name not in numeric, where, f"defines column {short_repr(name)}, which is already defined")
                 numeric[name] = _output_is_numeric(step, j, numeric)
@@ -157,6 +173,23 @@ class Model(IRNode):
     def predict_proba(self, X: Any, **options: Any) -> NDArray[np.float64]:
         """Class probabilities, one row per input row, columns in ``classes`` order."""
         return _evaluate().predict_proba(self, X, **options)
+
+
+def _check_numeric_arguments(step: Derive, numeric: dict[str, bool], where: str) -> None:
+    """Arithmetic and math functions must not read string columns or string constants."""
+    stack: list[Expression] = [step.expression]
+    while stack:
+        expr = stack.pop()
+        if not isinstance(expr, Apply):
+            continue
+        stack.extend(expr.args)
+        if expr.function not in NUMERIC_FUNCTIONS:
+            continue
+        for arg in expr.args:
+            if isinstance(arg, FieldRef) and not numeric[arg.name]:
+                check(False, where, f"{expr.function!r} needs numbers but column {short_repr(arg.name)} holds strings")
+            if isinstance(arg, Constant) and isinstance(arg.value, str):
+                check(False, where, f"{expr.function!r} needs numbers but gets the string {short_repr(arg.value)}")
 
 
 _EVALUATE: Any = None

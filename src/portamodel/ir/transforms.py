@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ._base import IRNode, as_tuple, check, check_choice, check_names, frozen_array, ir_dataclass, plain, short_repr
+from ._base import IRNode, as_tuple, check, check_choice, check_float_range, check_names, frozen_array, ir_dataclass, plain, short_repr
 from .fields import Value
 
 __all__ = [
@@ -89,6 +89,7 @@ class Impute(IRNode):
         check(n > 0, where, "needs at least one input")
         check(len(self.outputs) == n, where, f"{n} inputs but {len(self.outputs)} outputs")
         check(len(self.values) == n, where, f"{n} inputs but {len(self.values)} replacement values")
+        check_float_range(self.values, f"{where}.values")
         for i, v in enumerate(self.values):
             check(
                 isinstance(v, (str, int, float, bool)) and not (isinstance(v, float) and math.isnan(v)),
@@ -118,6 +119,7 @@ class OneHot(IRNode):
         check_names(self.outputs, f"{where}.outputs")
         check(len(self.categories) > 0, where, "needs at least one category")
         check(len(set(self.categories)) == len(self.categories), f"{where}.categories", "categories must be distinct")
+        check_float_range(self.categories, f"{where}.categories")
         check(
             len(self.outputs) == len(self.categories),
             where,
@@ -153,6 +155,8 @@ class Lookup(IRNode):
         kinds = {isinstance(v, str) for v in self.values}
         kinds |= {isinstance(v, str) for v in (self.default, self.missing) if v is not None}
         check(len(kinds) <= 1, f"{where}.values", "values must be all strings or all numbers")
+        check_float_range(self.keys, f"{where}.keys")
+        check_float_range((*self.values, self.default, self.missing), f"{where}.values")
         check_choice(self.unknown, ("default", "error"), f"{where}.unknown")
 
 
@@ -169,6 +173,7 @@ class Constant(IRNode):
             "Constant",
             f"expected a string, number, boolean or None, got {type(value).__name__}",
         )
+        check_float_range((value,), "Constant.value")
         self._set("value", value)
 
 
@@ -195,6 +200,13 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "isIn": (2, None), "isNotIn": (2, None),
     "expm1": (1, 1), "ln1p": (1, 1), "modulo": (2, 2), "tanh": (1, 1), "sin": (1, 1), "cos": (1, 1),
 }  # fmt: skip
+
+
+#: Functions whose arguments must all be numbers (the others also take strings or booleans).
+NUMERIC_FUNCTIONS: frozenset[str] = frozenset(
+    ("+", "-", "*", "/", "min", "max", "sum", "avg", "product", "log10", "ln", "sqrt", "abs", "exp", "pow",
+     "threshold", "floor", "ceil", "round", "rint", "expm1", "ln1p", "modulo", "tanh", "sin", "cos")
+)  # fmt: skip
 
 
 @ir_dataclass
