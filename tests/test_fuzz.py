@@ -19,9 +19,9 @@ Examples per format: 200 by default (about 15 s for the three), 3000 with
 (``PORTAMODEL_FUZZ_COLLECT`` records every failure with its input and carries on;
 ``PORTAMODEL_FUZZ_SHRINK=1`` turns Hypothesis' shrinking back on.)
 
-Failures in readers still being written by their owners are listed in :data:`KNOWN_BUGS`: such
-an input is discarded (``assume``) rather than failing, and each has an ``xfail(strict=True)``
-regression test below so the entry is removed once the owner fixes it.
+Known failures not yet fixed can be listed in :data:`KNOWN_BUGS` (empty now): such an input is
+discarded (``assume``) rather than failing, and each needs an ``xfail(strict=True)`` regression
+test so the entry is removed once it is fixed.
 """
 
 from __future__ import annotations
@@ -99,50 +99,7 @@ class KnownBug:
     summary: str
 
 
-KNOWN_BUGS: tuple[KnownBug, ...] = (
-    KnownBug(
-        "onnx",
-        "TypeError",
-        r"Cannot cast scalar from dtype\('float64'\) to dtype\('int64'\)",
-        "onnx/_reader.py",
-        "onnx: a constant Gather with non-integer indices",
-    ),
-    KnownBug(
-        "onnx",
-        "AttributeError",
-        r"'bytes' object has no attribute 'encode'",
-        "onnx/_reader.py",
-        "onnx: metadata value that is not UTF-8 (protobuf gives bytes)",
-    ),
-    KnownBug(
-        "onnx",
-        "TypeError",
-        r"startswith first arg must be bytes",
-        "onnx/_reader.py",
-        "onnx: metadata key that is not UTF-8 (protobuf gives bytes)",
-    ),
-    KnownBug(
-        "*",
-        "OverflowError",
-        r"int too large to convert to float",
-        "evaluate/_steps.py",
-        "evaluate: a Lookup/OneHot with an integer key or value beyond float range (valid IR) crashes scoring",
-    ),
-    KnownBug(
-        "*",
-        "InputError",
-        r"needs numbers, got strings",
-        "evaluate/_steps.py",
-        "IR/readers: a Derive applying a numeric function to a string column loads, then every predict fails",
-    ),
-    KnownBug(
-        "*",
-        "RuntimeWarning",
-        r"invalid value encountered in maximum",
-        "evaluate/_forest.py",
-        "evaluate: scoring a tree whose leaf values hold NaN warns in _forest._compile_values",
-    ),
-)
+KNOWN_BUGS: tuple[KnownBug, ...] = ()
 
 
 def known_bug(fmt: str, exc: BaseException) -> KnownBug | None:
@@ -724,9 +681,7 @@ def _one_onnx_mutation(draw: st.DrawFn, proto: Any) -> None:
                 t.elem_type = draw(st.sampled_from((0, 1, 6, 7, 8, 9, 10, 11, 16, 99)))
             elif op == "dim" and len(t.shape.dim):
                 d = t.shape.dim[draw(st.integers(0, len(t.shape.dim) - 1))]
-                # 2**31 columns would hang the ONNX reader (KNOWN: tests/data/hostile/onnx/input_absurd_width.onnx,
-                # a strict xfail): kept out of the CI fuzzing until that is fixed
-                d.dim_value = draw(st.sampled_from((0, 1, 2, 3, 7, 1000)))
+                d.dim_value = draw(st.sampled_from((0, 1, 2, 3, 7, 1000, 2**31)))
             elif op == "drop_dim" and len(t.shape.dim):
                 del t.shape.dim[-1]
             else:
@@ -890,22 +845,25 @@ def test_oracle_fails_on_a_non_portamodel_error(monkeypatch: pytest.MonkeyPatch)
         check("json", b"{}")
 
 
-# -- regression tests for KNOWN_BUGS outside the readers (the ONNX/PMML ones are in the hostile corpus)
+# -- regression tests for bugs the fuzzer found outside the readers (reader ones are in the hostile corpus)
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate/_forest.py: RuntimeWarning 'invalid value encountered in maximum' "
-                   "in _compile_values when leaf values hold NaN (nullPrediction trees)")  # fmt: skip
-def test_known_bug_tree_with_nan_leaf_values_scores_without_warning() -> None:
-    model = portamodel.load(DATA / "pmml" / "decision_tree_classifier.pmml")
-    assert np.isnan(model.estimator.values).any()  # type: ignore[union-attr]
+def test_tree_with_nan_leaf_values_scores_without_warning() -> None:
+    from portamodel.ir import Field, Target, TreeEnsemble
+
+    stump = TreeEnsemble(
+        features=("x",), roots=[0], feature=[0, -1, -1], threshold=[0.5, 0.0, 0.0], op=[0, 0, 0],
+        true_child=[1, -1, -1], false_child=[2, -1, -1], missing=[0, 0, 0],
+        values=[[np.nan], [np.nan], [2.0]],  # a "no prediction" leaf, as PMML nullPrediction gives
+    )  # fmt: skip
+    model = Model(inputs=(Field(name="x"),), target=Target(name="y", task="regression"), estimator=stump)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model.predict(inputs_for(model))
+        out = model.predict({"x": [0.0, 1.0]})
+    assert np.isnan(out[0]) and out[1] == 2.0
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate/_steps.py: OverflowError 'int too large to convert to float' scoring a "
-                   "Lookup whose integer value is beyond float range (the IR accepts it)")  # fmt: skip
-def test_known_bug_lookup_with_a_huge_integer_value() -> None:
+def test_lookup_with_a_huge_integer_value_is_refused_or_scores() -> None:
     from portamodel.errors import IRValidationError
     from portamodel.ir import Field, LinearModel, Lookup, Target
 
@@ -921,9 +879,7 @@ def test_known_bug_lookup_with_a_huge_integer_value() -> None:
     model.predict({"c": ["a", "b"]})
 
 
-@pytest.mark.xfail(strict=True, reason="IR/evaluate: a Derive applying 'max' to a string column is accepted by the IR; "
-                   "every predict then raises InputError 'needs numbers, got strings'")  # fmt: skip
-def test_known_bug_derive_type_error_is_found_when_the_model_is_built() -> None:
+def test_derive_type_error_is_found_when_the_model_is_built() -> None:
     from portamodel.errors import IRValidationError
     from portamodel.ir import Apply, Derive, Field, FieldRef, LinearModel, Target
 

@@ -38,19 +38,7 @@ HANG_GUARD_S = 10.0
 MEMORY_HEADROOM = 1 << 30  # address space the worker may grow by while loading one file
 
 #: Files whose reader is still being written by its owner: what fails today (see the final report).
-XFAIL: dict[str, str] = {
-    # ONNX reader (src/portamodel/formats/onnx/)
-    "onnx/tree_target_id_out_of_range.onnx": "ONNX: TreeEnsembleRegressor target_ids=[0,0,5] with n_targets=1 loads (onnxruntime refuses: "
-    "'value (5) in target/class ids is greater or equal to the target/class count (1)')",
-    "onnx/input_absurd_width.onnx": "ONNX: a graph input declaring 2**31 columns hangs in _reader._Reader._inputs "
-    "(a loop creating one Field per declared column; then a memory blow-up; no limit)",
-    "onnx/gather_float_indices.onnx": "ONNX: a constant Gather with double indices raises TypeError 'Cannot cast scalar from "
-    "dtype('float64') to dtype('int64') according to the rule 'same_kind'' from np.take in _reader._gather",
-    "onnx/metadata_ir_invalid_utf8.onnx": "ONNX: a portamodel.ir metadata value that is not UTF-8 comes back from protobuf as "
-    "bytes: AttributeError \"'bytes' object has no attribute 'encode'\" in _reader._embedded_model",
-    "onnx/metadata_key_invalid_utf8.onnx": "ONNX: a metadata key that is not UTF-8 comes back as bytes: TypeError "
-    "'startswith first arg must be bytes or a tuple of bytes, not str' in _reader._Reader._assemble",
-}
+XFAIL: dict[str, str] = {}
 
 
 # -- watching files and the network ------------------------------------------------------------
@@ -295,7 +283,7 @@ def _id(entry: dict[str, Any]) -> str:
 #: XFAIL entries whose only defect is the message: the CLI still reports them correctly.
 MESSAGE_ONLY: set[str] = set()
 #: XFAIL entries that hang: only run in the guarded subprocess, never in-process.
-HANGS = {"onnx/input_absurd_width.onnx"}
+HANGS: set[str] = set()
 
 
 def _params(cli: bool = False) -> list[Any]:
