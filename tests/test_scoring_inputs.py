@@ -4,7 +4,7 @@ Covered: wrong width and shape, missing / extra / reordered columns, wrong dtype
 bytes that are not UTF-8, complex, dates, nested sequences, integers beyond float range),
 NaN and infinity, unseen categories under every policy, zero rows (empty results of the right
 shape in every input form), huge batches (tree ensembles are scored in row chunks with bounded
-memory; MLPs are not yet, see the xfail), and a property test feeding random models messy
+memory; so are MLPs), and a property test feeding random models messy
 columns. Warnings are errors here (pyproject), so no RuntimeWarning may escape either.
 """
 
@@ -409,11 +409,6 @@ def test_huge_batch_tree_ensemble_is_scored_in_chunks_with_bounded_memory() -> N
         np.testing.assert_array_equal(model.predict(X[lo:hi]), y[lo:hi])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evaluate/_mlp.py scores all rows in one BLAS call: peak memory grows with rows x hidden width "
-    "(about 400 MB for 200,000 rows x 256 hidden units); no row chunking yet",
-)
 def test_huge_batch_mlp_memory_is_bounded() -> None:
     rng = np.random.default_rng(0)
     layers = (
