@@ -19,9 +19,9 @@ Examples per format: 200 by default (about 15 s for the three), 3000 with
 (``PORTAMODEL_FUZZ_COLLECT`` records every failure with its input and carries on;
 ``PORTAMODEL_FUZZ_SHRINK=1`` turns Hypothesis' shrinking back on.)
 
-Known failures not yet fixed can be listed in :data:`KNOWN_BUGS` (empty now): such an input is
-discarded (``assume``) rather than failing, and each needs an ``xfail(strict=True)`` regression
-test so the entry is removed once it is fixed.
+Known failures not yet fixed are listed in :data:`KNOWN_BUGS`: such an input is discarded
+(``assume``) rather than failing, and each has an ``xfail(strict=True)`` regression test so the
+entry is removed once it is fixed.
 """
 
 from __future__ import annotations
@@ -99,7 +99,22 @@ class KnownBug:
     summary: str
 
 
-KNOWN_BUGS: tuple[KnownBug, ...] = ()
+KNOWN_BUGS: tuple[KnownBug, ...] = (
+    KnownBug(
+        "*",
+        "IRValidationError",
+        r"the expression gives strings but dtype is",
+        "evaluate/_plan.py",
+        "IR: a Derive whose expression gives strings but is declared numeric loads; the first predict refuses it",
+    ),
+    KnownBug(
+        "*",
+        "InputError",
+        r"needs numbers, got strings",
+        "evaluate/_steps.py",
+        "IR: a numeric function over a nested string expression (an if between strings) loads; every predict fails",
+    ),
+)
 
 
 def known_bug(fmt: str, exc: BaseException) -> KnownBug | None:
@@ -889,6 +904,32 @@ def test_derive_type_error_is_found_when_the_model_is_built() -> None:
             steps=(Derive(output="d", expression=Apply(function="max", args=(FieldRef(name="c"),))),),
             target=Target(name="y", task="regression"),
             estimator=LinearModel(features=("d",), coefficients=[[1.0]], intercepts=[0.0]),
+        )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="IR: a Derive whose expression gives strings (a string column, or max(if(c, 'a', 'b'))) but whose dtype is "
+    "'double' constructs; the evaluation plan refuses it at the first predict (IRValidationError 'the expression gives "
+    "strings but dtype is ...' / 'needs numbers'); found by fuzzing PMML. Fixing it in the IR needs "
+    "tests/test_evaluate.py::test_derive_of_strings_into_double_is_refused_at_compile to expect the error at construction",
+)
+@pytest.mark.parametrize("case", ["string column declared double", "numeric function of a nested string if"])
+def test_derive_kind_errors_are_found_when_the_model_is_built(case: str) -> None:
+    from portamodel.errors import IRValidationError
+    from portamodel.ir import Apply, Constant, Derive, Field, FieldRef, LinearModel, Target
+
+    if case.startswith("string column"):
+        expression: Any = FieldRef(name="c")
+    else:
+        choose = Apply(function="if", args=(FieldRef(name="x"), Constant(value="a"), Constant(value="b")))
+        expression = Apply(function="max", args=(choose,))
+    with pytest.raises(IRValidationError):
+        Model(
+            inputs=(Field(name="c", dtype="string", optype="categorical"), Field(name="x")),
+            steps=(Derive(output="d", expression=expression, dtype="double"),),
+            target=Target(name="y", task="regression"),
+            estimator=LinearModel(features=("x",), coefficients=[[1.0]], intercepts=[0.0]),
         )
 
 
