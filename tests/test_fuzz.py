@@ -99,22 +99,7 @@ class KnownBug:
     summary: str
 
 
-KNOWN_BUGS: tuple[KnownBug, ...] = (
-    KnownBug(
-        "*",
-        "IRValidationError",
-        r"the expression gives strings but dtype is",
-        "evaluate/_plan.py",
-        "IR: a Derive whose expression gives strings but is declared numeric loads; the first predict refuses it",
-    ),
-    KnownBug(
-        "*",
-        "InputError",
-        r"needs numbers, got strings",
-        "evaluate/_steps.py",
-        "IR: a numeric function over a nested string expression (an if between strings) loads; every predict fails",
-    ),
-)
+KNOWN_BUGS: tuple[KnownBug, ...] = ()
 
 
 def known_bug(fmt: str, exc: BaseException) -> KnownBug | None:
@@ -907,13 +892,6 @@ def test_derive_type_error_is_found_when_the_model_is_built() -> None:
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="IR: a Derive whose expression gives strings (a string column, or max(if(c, 'a', 'b'))) but whose dtype is "
-    "'double' constructs; the evaluation plan refuses it at the first predict (IRValidationError 'the expression gives "
-    "strings but dtype is ...' / 'needs numbers'); found by fuzzing PMML. Fixing it in the IR needs "
-    "tests/test_evaluate.py::test_derive_of_strings_into_double_is_refused_at_compile to expect the error at construction",
-)
 @pytest.mark.parametrize("case", ["string column declared double", "numeric function of a nested string if"])
 def test_derive_kind_errors_are_found_when_the_model_is_built(case: str) -> None:
     from portamodel.errors import IRValidationError

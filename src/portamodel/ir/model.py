@@ -25,7 +25,6 @@ from .mlp import MLP
 from .transforms import (
     NUMERIC_FUNCTIONS,
     Affine,
-    Apply,
     Constant,
     Derive,
     Expression,
@@ -110,7 +109,7 @@ class Model(IRNode):
             for name in step_inputs(step):
                 check(name in numeric, where, f"reads column {short_repr(name)}, which is not defined before it")
             if isinstance(step, Derive):
-                _check_numeric_arguments(step, numeric, where)
+                _check_derive_kinds(step, numeric, where)
             for j, name in enumerate(step_outputs(step)):
                 check(name not in numeric, where, f"defines column {short_repr(name)}, which is already defined")
                 numeric[name] = _output_is_numeric(step, j, numeric)
@@ -175,21 +174,33 @@ class Model(IRNode):
         return _evaluate().predict_proba(self, X, **options)
 
 
-def _check_numeric_arguments(step: Derive, numeric: dict[str, bool], where: str) -> None:
-    """Arithmetic and math functions must not read string columns or string constants."""
-    stack: list[Expression] = [step.expression]
+def _check_derive_kinds(step: Derive, numeric: dict[str, bool], where: str) -> None:
+    """Numeric functions must not get strings, and only a ``string`` Derive may give strings.
+
+    Kinds are found bottom-up without recursion (expressions may be deeply nested).
+    """
+    kinds: dict[int, str] = {}  # id(expression) -> "number" | "string" | "any" (a missing constant)
+    stack: list[tuple[Expression, bool]] = [(step.expression, False)]
     while stack:
-        expr = stack.pop()
-        if not isinstance(expr, Apply):
-            continue
-        stack.extend(expr.args)
-        if expr.function not in NUMERIC_FUNCTIONS:
-            continue
-        for arg in expr.args:
-            if isinstance(arg, FieldRef) and not numeric[arg.name]:
-                check(False, where, f"{expr.function!r} needs numbers but column {short_repr(arg.name)} holds strings")
-            if isinstance(arg, Constant) and isinstance(arg.value, str):
-                check(False, where, f"{expr.function!r} needs numbers but gets the string {short_repr(arg.value)}")
+        expr, done = stack.pop()
+        if isinstance(expr, Constant):
+            kinds[id(expr)] = "any" if expr.value is None else "string" if isinstance(expr.value, str) else "number"
+        elif isinstance(expr, FieldRef):
+            kinds[id(expr)] = "number" if numeric[expr.name] else "string"
+        elif not done:
+            stack.append((expr, True))
+            stack.extend((arg, False) for arg in expr.args)
+        else:
+            args = [kinds[id(a)] for a in expr.args]
+            if expr.function == "if":
+                branches = set(args[1:]) - {"any"}
+                kinds[id(expr)] = "string" if "string" in branches else "number" if branches else "any"
+            else:
+                if expr.function in NUMERIC_FUNCTIONS and "string" in args:
+                    check(False, where, f"{expr.function!r} needs numbers but one of its arguments gives strings")
+                kinds[id(expr)] = "number"
+    if step.dtype != "string" and kinds[id(step.expression)] == "string":
+        check(False, where, f"the expression gives strings but dtype is {step.dtype!r}")
 
 
 _EVALUATE: Any = None
