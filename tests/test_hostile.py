@@ -37,7 +37,7 @@ SENTINEL_TEXT = "PORTAMODEL-SENTINEL-7f3a: if you can read this, a reader opened
 HANG_GUARD_S = 10.0
 MEMORY_HEADROOM = 1 << 30  # address space the worker may grow by while loading one file
 
-#: Files whose reader is still being written by its owner: what fails today (see the final report).
+#: Files a reader still gets wrong (strict xfails): file -> what fails, with the exception and where.
 XFAIL: dict[str, str] = {}
 
 
@@ -235,6 +235,8 @@ def _worker_main() -> int:  # pragma: no cover - runs in the subprocess
     for line in sys.stdin:
         req = json.loads(line)
         os.chdir(req["cwd"])
+        if "sleep" in req:  # a stand-in for a hang, to show the guard works
+            time.sleep(req["sleep"])
         with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")  # reset the peak RSS
         rss0 = status("VmRSS") or 0
@@ -243,6 +245,8 @@ def _worker_main() -> int:  # pragma: no cover - runs in the subprocess
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
+                if "allocate" in req:  # a stand-in for a memory blow-up, to show the limit works
+                    bytearray(req["allocate"])
                 model = portamodel.load(req["path"], format=req.get("format"), **req.get("options", {}))
             result = {"outcome": "loaded", "detail": f"loaded a {model.family} {model.task} model"}
             if req.get("score"):
@@ -541,16 +545,22 @@ def test_listener_sees_a_connection() -> None:
 
 
 def test_worker_reports_a_hang_and_recovers(worker: Worker, tmp_path: Path) -> None:
-    fifo = tmp_path / "model.json"
-    os.mkfifo(fifo)  # opening a FIFO with no writer blocks: a stand-in for a hang
-    result = worker.load({"path": str(fifo), "cwd": str(tmp_path), "options": {}, "format": "json"}, timeout=2.0)
-    if result["outcome"] == "raised":  # the reader refused the FIFO before opening it: also fine
-        assert "PortamodelError" in result["mro"], result
-    else:
-        assert result["outcome"] == "crashed" and "hung" in result["detail"], result
+    result = worker.load({"sleep": 60, "path": "-", "cwd": str(tmp_path)}, timeout=1.0)
+    assert result == {"outcome": "crashed", "detail": "the loader hung (guard 1 s)"}
     ok = tmp_path / "ok.json"
     ok.write_bytes(b"{}")
-    assert worker.load({"path": str(ok), "cwd": str(tmp_path), "options": {}})["outcome"] == "raised"
+    after = worker.load({"path": str(ok), "cwd": str(tmp_path), "options": {}})  # a new worker
+    assert after["outcome"] == "raised" and after["type"] == "FormatError", after
+
+
+def test_worker_reports_a_memory_blow_up(worker: Worker, tmp_path: Path) -> None:
+    """The address-space limit turns a blow-up into MemoryError, which check_result rejects."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the limit is set from /proc/self/status")
+    result = worker.load({"allocate": 4 << 30, "path": "-", "cwd": str(tmp_path)})
+    assert result["outcome"] == "raised" and result["type"] == "MemoryError", result
+    with pytest.raises(AssertionError, match="not a PortamodelError"):
+        check_result({"file": "x", "expect": "FormatError", "match": ""}, result)
 
 
 def _report() -> int:  # pragma: no cover - manual use
