@@ -1668,6 +1668,46 @@ def onnx_cases() -> None:
         "PortamodelError",
         r"(?i)gather|indices|integer",
     )
+
+    def constant_of_shape(shape: list[int]) -> Any:
+        return model(
+            [
+                h.make_node("ConstantOfShape", ["shape"], ["c"], value=nh.from_array(np.array([0.5]), "v")),
+                h.make_node("MatMul", ["X", "W"], ["s"]),
+                h.make_node("Add", ["s", "c"], ["variable"]),
+            ],
+            [h.make_tensor_value_info("variable", TensorProto.DOUBLE, [None, 1])],
+            [nh.from_array(np.array(shape, dtype=np.int64), "shape"), nh.from_array(np.ones((2, 1), np.float64), "W")],
+            inputs=[xd],
+        )
+
+    add(
+        "onnx/constant_of_shape_huge.onnx",
+        ser(constant_of_shape([10**6, 10**6])),
+        "ConstantOfShape asking for a 10^6 x 10^6 constant (8 TB; found by fuzzing)",
+        "PortamodelError",
+        r"(?i)ConstantOfShape|shape|large|limit",
+    )
+    add(
+        "onnx/constant_of_shape_negative.onnx",
+        ser(constant_of_shape([-1])),
+        "ConstantOfShape with a negative dimension (found by fuzzing)",
+        "PortamodelError",
+        r"(?i)ConstantOfShape|shape|negative",
+    )
+    split = model(
+        [h.make_node("Split", ["X", "sizes"], ["a", "b"], axis=1), h.make_node("MatMul", ["X", "W"], ["variable"])],
+        [h.make_tensor_value_info("variable", TensorProto.DOUBLE, [None, 1])],
+        [nh.from_array(np.array(["k0", "k1"], dtype=object), "sizes"), nh.from_array(np.ones((2, 1), np.float64), "W")],
+        inputs=[xd],
+    )
+    add(
+        "onnx/split_string_sizes.onnx",
+        ser(split),
+        "Split whose sizes are strings (found by fuzzing)",
+        "PortamodelError",
+        r"(?i)split|sizes|integer",
+    )
     m = mlp()
     m.graph.initializer[0].raw_data = bytes(10)
     add(
