@@ -68,7 +68,8 @@ class Plan:
             else:
                 self.estimator = TreeEvaluator(est)
             self.n_trees = est.n_trees
-            self.rows_per_chunk = max(1, CHUNK_PAIRS // est.n_trees)
+            # a kernel may choose its own chunk size (attribute ``rows_per_chunk``)
+            self.rows_per_chunk = int(getattr(self.estimator, "rows_per_chunk", max(1, CHUNK_PAIRS // est.n_trees)))
         else:  # pragma: no cover - the IR refuses other estimators
             raise IRValidationError(f"unknown estimator {type(est).__name__}")
         self.n_outputs = est.n_outputs
