@@ -69,9 +69,10 @@ def _skip(figure: str, why: str) -> Row:
 # -- peers ------------------------------------------------------------------------------------------
 
 
-def _ort_sessions(est: Any, n_features: int) -> Callable[[int], Callable[[np.ndarray], Any]] | str:
+def _ort_sessions(est: Any, n_features: int, dtype: Any = np.float32) -> Callable[[int], Callable[[np.ndarray], Any]] | str:
     """A factory of onnxruntime runners (``threads``: 1, or 0 for onnxruntime's default) for an
-    skl2onnx export of ``est`` (float32 input), or why there is none.
+    skl2onnx export of ``est`` (``dtype`` input: skl2onnx's default float32 graph, or float64), or why
+    there is none.
 
     Sessions are made when needed and dropped right after their figures: an idle default-threads
     session's pool keeps spinning and would slow everything else measured in this process.
@@ -84,7 +85,7 @@ def _ort_sessions(est: Any, n_features: int) -> Callable[[int], Callable[[np.nda
     options = {id(est): {"zipmap": False}} if hasattr(est, "classes_") else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        onx = to_onnx(est, np.zeros((1, n_features), dtype=np.float32), options=options, target_opset={"": 17, "ai.onnx.ml": 3})
+        onx = to_onnx(est, np.zeros((1, n_features), dtype=dtype), options=options, target_opset={"": 17, "ai.onnx.ml": 3})
     data = onx.SerializeToString()
 
     def session(threads: int) -> Callable[[np.ndarray], Any]:
@@ -147,6 +148,17 @@ def _scoring_rows(label: str, model: Any, est: Any, X: np.ndarray, cfg: Config, 
             a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn), lambda Xn32=Xn32: ortd(Xn32), cfg.repeat)
             rows.append(Row(f"{label}: {n:,} rows, default threads vs onnxruntime default", _fmt_s(a), _fmt_s(b), b / a, targets["ortd"]))
         del ortd
+    if "ortd64" in targets:  # the same arithmetic on both sides: skl2onnx's float64 graph
+        make64 = _ort_sessions(est, X.shape[1], np.float64)
+        if isinstance(make64, str):
+            rows.append(_skip(f"{label}: vs onnxruntime float64", make64))
+        else:
+            ortd = make64(0)
+            for n, Xn in batches:
+                a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn), lambda Xn=Xn: ortd(Xn), cfg.repeat)
+                figure = f"{label}: {n:,} rows, default threads vs onnxruntime default, float64 graph"
+                rows.append(Row(figure, _fmt_s(a), _fmt_s(b), b / a, targets["ortd64"]))
+            del ortd
     gc.collect()
     return rows
 
@@ -230,7 +242,7 @@ def bench_mlp(cfg: Config) -> list[Row]:
     model = portamodel.from_sklearn(mlp)
     _check_same(model, mlp, X, proba=False)
     cfg10 = Config(**{**cfg.__dict__, "rows": cfg.rows[:1]})
-    return _scoring_rows("MLP 20-64-32-1", model, mlp, X, cfg10, proba=False, targets={"sk1": 10.0, "ortd": 1.0})
+    return _scoring_rows("MLP 20-64-32-1", model, mlp, X, cfg10, proba=False, targets={"sk1": 10.0, "ortd": 1.0, "ortd64": 1.0})
 
 
 def _big_forest(cfg: Config) -> tuple[Path, Any]:
