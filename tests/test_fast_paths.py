@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import warnings
@@ -23,13 +24,16 @@ from hypothesis import strategies as st
 
 from helpers import sample_inputs
 from portamodel.errors import InputError
-from portamodel.evaluate import _forest, _plan, get_plan, outputs
+from portamodel.evaluate import _forest, get_plan, outputs
 from portamodel.evaluate._forest import PerfectForest, PointerForest, float32_threshold, tree_sum
 from portamodel.evaluate._tree import TreeEvaluator
 from portamodel.ir import AGGREGATIONS, Field, Model, Target, TreeEnsemble
 from strategies import tree_models
 
+_plan = importlib.import_module("portamodel.evaluate._plan")  # the module (evaluate may define a _plan function)
+
 ORDERED = ("<=", "<", ">=", ">")
+OP_CODE_OF = {"<=": 0, "<": 1, ">=": 2, ">": 3}
 
 
 def _reference_outputs(model: Model, X) -> np.ndarray:
@@ -154,6 +158,7 @@ def test_threads_chunks_and_single_rows_agree(data, seed, monkeypatch_chunks):
 def monkeypatch_chunks(monkeypatch):
     """Tiny chunks (7 pairs) so a few hundred rows cross many chunk boundaries."""
     monkeypatch.setattr(_plan, "CHUNK_PAIRS", 7)
+    monkeypatch.setattr(_forest, "CHUNK_PAIRS", 7)
     monkeypatch.setattr(_forest, "SMALL_BATCH", 3)
 
 
@@ -413,3 +418,60 @@ def test_missing_inputs_propagate_through_zero_weights(n):
     one = Model(inputs=inputs[:1], target=reg, estimator=LinearModel(features=("a",), coefficients=[[0.0]], intercepts=[0.0]))
     got = one.predict(np.tile([[np.inf], [np.nan], [2.0]], (n, 1)))
     np.testing.assert_array_equal(got, np.tile([np.nan, np.nan, 0.0], n))
+
+
+def _stumps(thresholds, op: int, missing: int, input_dtype: str) -> TreeEnsemble:
+    """One stump per threshold on feature 0; tree k adds 2**k when its comparison holds, so the sum
+    spells out every decision."""
+    n = len(thresholds)
+    feature, thr, tc, fc, values, roots = [], [], [], [], [], []
+    for k, t in enumerate(thresholds):
+        roots.append(3 * k)
+        feature += [0, -1, -1]
+        thr += [float(t), 0.0, 0.0]
+        tc += [3 * k + 1, -1, -1]
+        fc += [3 * k + 2, -1, -1]
+        values += [[0.0], [float(2**k)], [0.0]]
+    return TreeEnsemble(
+        features=("x",), roots=roots, feature=feature, threshold=thr, op=[op] * (3 * n),
+        true_child=tc, false_child=fc, missing=[missing, 0, 0] * n, values=values,
+        aggregation="sum", input_dtype=input_dtype,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("input_dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", ORDERED)
+@pytest.mark.parametrize("missing", [0, 1])
+def test_batch_path_exact_at_threshold_boundaries(input_dtype, op, missing):
+    """Batches (cast once to float32 for float32 models, float32 thresholds) decide exactly as the
+    reference at and around every rounding boundary, for NaN, +-inf, huge values and values that
+    round to float32 max / inf; single rows (float64 blocks) agree too."""
+    f32max = float(np.finfo(np.float32).max)
+    edge = f32max + 2.0**103  # the first float64 rounding to inf in float32
+    rng = np.random.default_rng(7)
+    with np.errstate(over="ignore"):
+        base = np.concatenate(
+            [rng.normal(size=12), rng.normal(size=4) * 1e-40, rng.normal(size=4) * 1e37,
+             [0.0, -0.0, f32max, -f32max, 1e300, -1e300, 5e-324, edge, -edge, 0.1]]
+        )  # fmt: skip
+        t32 = base.astype(np.float32).astype(np.float64)
+        up = np.nextafter(base.astype(np.float32), np.float32(np.inf)).astype(np.float64)
+        mid = (t32 + up) / 2
+    thresholds = np.concatenate([base, t32, mid])
+    thresholds = thresholds[np.isfinite(thresholds)]  # the IR refuses infinite thresholds
+    probes = [thresholds, np.array([np.nan, np.inf, -np.inf, edge, -edge, 1e300, -1e300, f32max, -f32max])]
+    for c in (thresholds, mid):
+        for direction in (np.inf, -np.inf):
+            x = c.copy()
+            for _ in range(3):
+                x = np.nextafter(x, direction)
+                probes.append(x)
+    X = np.concatenate(probes)[:, None]
+    assert X.shape[0] > _forest.SMALL_BATCH
+    for start in range(0, thresholds.shape[0], 50):  # 2**k stays exact for k < 53
+        est = _stumps(thresholds[start : start + 50], OP_CODE_OF[op], missing, input_dtype)
+        model = Model(inputs=(Field(name="x"),), target=Target(name="y", task="regression"), estimator=est)
+        assert type(get_plan(model).estimator) is PerfectForest
+        want = TreeEvaluator(est)(X)
+        np.testing.assert_array_equal(outputs(model, X), want)
+        np.testing.assert_array_equal(np.concatenate([outputs(model, X[i : i + 1]) for i in range(0, X.shape[0], 37)]), want[::37])

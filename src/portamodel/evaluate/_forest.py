@@ -63,6 +63,10 @@ MAX_PERFECT_DEPTH = 12
 MAX_PERFECT_SLOTS = 1 << 21
 #: Rows up to which every level is walked in blocks (fewest numpy calls); above, the top block only.
 SMALL_BATCH = 8
+#: Levels of the top block on batches (a column gather; then one level per step).
+BATCH_TOP_LEVELS = 3
+#: (row, tree) pairs per chunk of a batch (the plan reads :attr:`PerfectForest.rows_per_chunk`).
+CHUNK_PAIRS = 1 << 16
 
 _F32_EDGE = float(np.finfo(np.float32).max) + 2.0**103  # the float64 values rounding to +-inf in float32 start here
 
@@ -92,6 +96,19 @@ def float32_threshold(t: F64) -> F64:
     return np.where(np.isposinf(t), np.inf, out)  # type: ignore[no-any-return]
 
 
+def float32_floor(t: F64) -> NDArray[np.float32]:
+    """The largest float32 ``<= t`` (``-inf`` below ``-max``): ``f <= t`` exactly when ``f <= float32_floor(t)``
+    for every float32 ``f``.
+
+    >>> float32_floor(np.array([0.1, 1e300, -1e300, 0.5])).tolist()
+    [0.09999999403953552, 3.4028234663852886e+38, -inf, 0.5]
+    """
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = t.astype(np.float32)
+        return np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f).astype(np.float32)
+
+
 def _exit_table(levels: int) -> NDArray[np.uint8]:
     """Exit position (0 .. 2**levels - 1) of a perfect subtree for every packed comparison pattern.
 
@@ -113,12 +130,12 @@ _EXIT_TABLES = {r: _exit_table(r) for r in (1, 2, 3, 4)}
 class _Block:
     """Tables for walking ``levels`` (<= 4) levels at once from level ``start``."""
 
-    def __init__(self, start: int, levels: int, feat: list[IntP], thr: list[F64], n_trees: int) -> None:
+    def __init__(self, start: int, levels: int, feat: list[IntP], thr: list[NDArray], n_trees: int) -> None:
         self.start, self.levels = start, levels
         self.width = 16 if levels == 4 else 8
         n_roots = n_trees << start
         f = np.zeros((n_roots, self.width), dtype=np.intp)
-        t = np.zeros((n_roots, self.width), dtype=np.float64)
+        t = np.zeros((n_roots, self.width), dtype=thr[0].dtype)
         roots = np.arange(n_roots, dtype=np.intp)
         for level in range(levels):
             for p in range(1 << level):
@@ -163,8 +180,11 @@ class PerfectForest:
     """A compiled tree ensemble (ordered splits, moderate depth); call it with ``(n, n_features)``.
 
     Use :meth:`supports` to check a model first. A call scores all the rows it is given; the plan
-    cuts large batches into chunks (see :mod:`._parallel`).
+    cuts large batches into chunks (see :mod:`._parallel`) of :attr:`rows_per_chunk` rows.
     """
+
+    batch_top: _Block | None = None
+    rows_per_chunk: int
 
     @staticmethod
     def supports(est: TreeEnsemble) -> bool:
@@ -194,7 +214,9 @@ class PerfectForest:
             r = min(4, self.depth - start)
             self.blocks.append(_Block(start, r, self.feat, self.thr, self.n_trees))
             start += r
-        self.top_levels = self.blocks[0].levels if self.blocks else 0
+        top = min(BATCH_TOP_LEVELS, self.depth)
+        self.batch_top = _Block(0, top, self.feat, self.work_thr, self.n_trees) if top else None
+        self.rows_per_chunk = max(1, CHUNK_PAIRS // max(1, self.n_trees))
 
     def _compile_nodes(self, est: TreeEnsemble) -> None:
         """Every split as ``y <= t`` (y = x or -x) with a missing value going to the false child."""
@@ -204,6 +226,7 @@ class PerfectForest:
         swap = internal & ((op == _GT) | (op == _GE))  # x > t == not (x <= t): children swap
         strict = internal & ((op == _LT) | (op == _GE))  # x < t == x <= nextafter(t, -inf)
         t = np.where(strict, np.nextafter(est.threshold, -np.inf), est.threshold)
+        t_exact = t
         if est.input_dtype == "float32":
             t = float32_threshold(t)
         le = np.where(swap, est.false_child, est.true_child).astype(np.intp)
@@ -214,7 +237,19 @@ class PerfectForest:
         # (that is x > t) instead and swap the children again.
         self.augment = bool(nan_le.any())
         feat = np.where(nan_le, est.feature + NF, est.feature)
-        thr = np.where(nan_le, np.nextafter(-t, -np.inf), t)
+        never = np.isposinf(t)  # x > +inf never holds; a NaN threshold fails every comparison
+        with np.errstate(over="ignore"):
+            thr = np.where(nan_le, np.where(never, np.nan, np.nextafter(-t, -np.inf)), t)
+        # Batches of a float32 model are cast to float32 once and compared with float32 thresholds:
+        # float32(x) <= t exactly when float32(x) <= float32_floor(t), and -float32(x) <= s (x > t)
+        # exactly when -float32(x) <= float32_floor(nextafter(s, -inf)) for s = -t.
+        self.work_dtype = np.float32 if est.input_dtype == "float32" else np.float64
+        if self.work_dtype is np.float32:
+            with np.errstate(over="ignore", invalid="ignore"):
+                neg = np.where(never, np.nan, float32_floor(np.nextafter(-t_exact, -np.inf)))
+                work_thr = np.where(nan_le, neg, float32_floor(t_exact)).astype(np.float32)
+        else:
+            work_thr = thr
         true_c = np.where(nan_le, gt, le)
         false_c = np.where(nan_le, le, gt)
         stop_code = np.where(internal & (miss == MISSING_STOP), 1, np.where(internal & (miss == MISSING_NULL), 2, 0))
@@ -224,6 +259,7 @@ class PerfectForest:
         false_c = np.where(internal, false_c, own)
         feat = np.where(internal, feat, 0).astype(np.intp)
         thr = np.where(internal, thr, 0.0)
+        work_thr = np.where(internal, work_thr, 0).astype(self.work_dtype)
         self._nodes = (feat, thr, true_c, false_c, stop_code)
         self.tree_roots = est.roots.astype(np.intp)
         if isinstance(self, PointerForest):
@@ -233,12 +269,14 @@ class PerfectForest:
         # level by level: the real node behind every slot (a leaf repeats itself downwards)
         self.feat: list[IntP] = []
         self.thr: list[F64] = []
+        self.work_thr: list[NDArray] = []  # thresholds in the batch dtype
         self.real: list[IntP] = []  # real node of each slot (stop actions)
         self.stop: list[NDArray[np.int8]] = []
         cur = est.roots.astype(np.intp)
         for _ in range(self.depth):
             self.feat.append(feat[cur])
             self.thr.append(thr[cur])
+            self.work_thr.append(work_thr[cur])
             self.real.append(cur)
             self.stop.append(stop_code[cur].astype(np.int8))
             nxt = np.empty(cur.shape[0] * 2, dtype=np.intp)
@@ -286,30 +324,40 @@ class PerfectForest:
         if track or not self.blocks:
             g, stop = self._levels(X, track)
             return g.T, None if stop is None else stop.T
-        if m <= SMALL_BATCH:
-            flat = X.reshape(-1)
-            rowoff = None if m == 1 else (np.arange(m, dtype=np.intp) * X.shape[1])[:, None]
-            g = self.blocks[0].top(X)
-            for block in self.blocks[1:]:
-                g = block.step(g, flat, rowoff)
-            return g.T, None
-        return self._batch_rows(X), None
+        flat = X.reshape(-1)
+        rowoff = None if m == 1 else (np.arange(m, dtype=np.intp) * X.shape[1])[:, None]
+        g = self.blocks[0].top(X)
+        for block in self.blocks[1:]:
+            g = block.step(g, flat, rowoff)
+        return g.T, None
 
-    def _batch_rows(self, X: F64) -> IntP:
-        """Row-major walk for a batch: the top block (a column gather), then level by level."""
+    def batch_leaves(self, X: F64) -> IntP:
+        """Bottom-level slot of every (row, tree) pair, **tree-major** ``(T, m)``, for a batch.
+
+        ``X`` holds the features only (no negations, no NaN when the model has stop/null actions).
+        It is cast once to the working dtype (float32 for float32 models), negated columns are
+        appended when :attr:`augment`, then the top block (a column gather) and level steps follow.
+        """
         m = X.shape[0]
+        if self.work_dtype is np.float32:
+            with np.errstate(over="ignore"):
+                X = X.astype(np.float32)
+        if self.augment:
+            X = np.concatenate((X, np.negative(X)), axis=1)
         flat = X.reshape(-1)
         rowoff = (np.arange(m, dtype=np.intp) * X.shape[1])[:, None]
-        g = self.blocks[0].top(X)
+        top = self.batch_top
+        assert top is not None
+        g = top.top(X)
         f = np.empty_like(g)
-        v = np.empty(g.shape, dtype=np.float64)
-        t = np.empty(g.shape, dtype=np.float64)
+        v = np.empty(g.shape, dtype=X.dtype)
+        t = np.empty(g.shape, dtype=X.dtype)
         c = np.empty(g.shape, dtype=bool)
-        for d in range(self.top_levels, self.depth):
+        for d in range(top.levels, self.depth):
             np.take(self.feat[d], g, out=f, mode="clip")
             f += rowoff
             np.take(flat, f, out=v, mode="clip")
-            np.take(self.thr[d], g, out=t, mode="clip")
+            np.take(self.work_thr[d], g, out=t, mode="clip")
             np.less_equal(v, t, out=c)
             g += g
             g += c
@@ -360,9 +408,12 @@ class PerfectForest:
             stop = None
         else:
             track = self.has_stop and bool(np.isnan(X).any())
-            if self.augment:
-                X = np.concatenate((X, np.negative(X)), axis=1)
-            g, stop = self.leaves(X, track)
+            if m > SMALL_BATCH and not track and self.batch_top is not None:
+                g, stop = self.batch_leaves(X), None
+            else:
+                if self.augment:
+                    X = np.concatenate((X, np.negative(X)), axis=1)
+                g, stop = self.leaves(X, track)
         # tree-major values (T, m[, K]) so that summing over trees runs in tree order
         vals = self.leaf_values.take(g, axis=None if self.n_outputs == 1 else 0, mode="clip")
         null = None
