@@ -99,12 +99,7 @@ class KnownBug:
     summary: str
 
 
-KNOWN_BUGS: tuple[KnownBug, ...] = (
-    # regressions: tests/data/hostile/onnx/{constant_of_shape_huge,constant_of_shape_negative,split_string_sizes}.onnx
-    KnownBug("onnx", "MemoryError", r"Unable to allocate", "onnx/_reader.py", "onnx: ConstantOfShape with an absurd shape"),
-    KnownBug("onnx", "ValueError", r"negative dimensions are not allowed", "onnx/_reader.py", "onnx: ConstantOfShape, negative shape"),
-    KnownBug("onnx", "ValueError", r"invalid literal for int\(\)", "onnx/_reader.py", "onnx: Split with non-integer sizes"),
-)
+KNOWN_BUGS: tuple[KnownBug, ...] = ()
 
 
 def known_bug(fmt: str, exc: BaseException) -> KnownBug | None:

@@ -38,15 +38,7 @@ HANG_GUARD_S = 10.0
 MEMORY_HEADROOM = 1 << 30  # address space the worker may grow by while loading one file
 
 #: Files a reader still gets wrong (strict xfails): file -> what fails, with the exception and where.
-XFAIL: dict[str, str] = {
-    # ONNX reader (src/portamodel/formats/onnx/_reader.py), found by the 10,000-case fuzz run with seed 777
-    "onnx/constant_of_shape_huge.onnx": "ONNX: ConstantOfShape with shape [10**6, 10**6] raises MemoryError 'Unable to allocate "
-    "7.28 TiB' from np.full in _reader._constant_of_shape (no size check; smaller absurd shapes really allocate)",
-    "onnx/constant_of_shape_negative.onnx": "ONNX: ConstantOfShape with shape [-1] raises ValueError 'negative dimensions are not "
-    "allowed' from np.full in _reader._constant_of_shape",
-    "onnx/split_string_sizes.onnx": 'ONNX: Split with string sizes raises ValueError "invalid literal for int() with base 10: '
-    "'k0'\" in _reader._split",
-}
+XFAIL: dict[str, str] = {}
 
 
 # -- watching files and the network ------------------------------------------------------------

@@ -442,3 +442,104 @@ def test_tree_estimator_keeps_float32_semantics_from_a_cast() -> None:
     X[:, 0] = np.where(np.arange(len(X)) % 2 == 0, 0.25 + 1e-9, X[:, 0])  # rounds to 0.25 in float32
     model = assert_reads_like_onnxruntime(data, X, value="variable")
     assert isinstance(model.estimator, TreeEnsemble) and model.estimator.input_dtype == "float32"
+
+
+# -- constants the reader computes from the graph (ConstantOfShape, Expand, folding, sizes) ----------
+
+
+def _linear_plus(nodes: list[Any], inits: list[Any], term: str = "c") -> bytes:
+    """X @ W + ``term`` over a [N, 2] double input, where ``nodes`` compute ``term``."""
+    tail = [oh.make_node("Add", ["X", term], ["xs"]), oh.make_node("MatMul", ["xs", "W"], ["variable"])]
+    inits = [*inits, nh.from_array(np.array([[1.0], [-2.0]]), "W")]
+    return _model([*nodes, *tail], [_vi("X", TP.DOUBLE, [None, 2])], [_vi("variable", TP.DOUBLE, [None, 1])], inits)
+
+
+def test_expand_broadcasts_both_ways_like_onnxruntime() -> None:
+    # a 1 in the target shape keeps the constant's dimension: [2] expanded to [1] is [2], to [3, 1] is [3, 2]
+    for shape in ([1], [1, 1]):
+        data = _linear_plus(
+            [oh.make_node("Expand", ["k", "shape"], ["c"])],
+            [nh.from_array(np.array([0.5, -1.5]), "k"), nh.from_array(np.array(shape, dtype=np.int64), "shape")],
+        )
+        assert_reads_like_onnxruntime(data, _rows(width=2, dtype=np.float64), value="variable")
+
+
+def test_constant_of_shape_and_folded_arithmetic_read_like_onnxruntime() -> None:
+    nodes = [
+        oh.make_node("ConstantOfShape", ["shape"], ["z"], value=nh.from_array(np.array([0.25]), "v")),
+        oh.make_node("Add", ["z", "k"], ["c"]),  # [1, 2] + [2] broadcasts to [1, 2]
+    ]
+    inits = [nh.from_array(np.array([1, 2], dtype=np.int64), "shape"), nh.from_array(np.array([1.0, 2.0]), "k")]
+    assert_reads_like_onnxruntime(_linear_plus(nodes, inits), _rows(width=2, dtype=np.float64), value="variable")
+
+
+_MALFORMED = [
+    (oh.make_node("ConstantOfShape", ["s"], ["c"]), {"s": np.array([2.0])}, r"ConstantOfShape.*shape must be integers, got double"),
+    (oh.make_node("ConstantOfShape", ["s"], ["c"]), {"s": np.array([1] * 40, np.int64)}, r"40 dimensions"),
+    (oh.make_node("Expand", ["k", "s"], ["c"]), {"k": np.ones(2), "s": np.array([True])}, r"Expand.*integers, got bool"),
+    (oh.make_node("Split", ["X", "s"], ["c", "d"], axis=1), {"s": np.array([1.0, 1.0])}, r"Split.*integers, got double"),
+    (oh.make_node("Split", ["X", "s"], ["c", "d"], axis=1), {"s": np.array([1, 2], np.int64)}, r"add up to 3, not to the 2"),
+    (oh.make_node("Split", ["X", "s"], ["c", "d"], axis=1), {"s": np.array([2], np.int64)}, r"1 split sizes for 2 outputs"),
+    (oh.make_node("Split", ["X"], ["c", "d"], axis=2), {}, r"Split.*axis 2 is out of range"),
+    (oh.make_node("Gather", ["X", "i"], ["c"], axis=-3), {"i": np.array([0], np.int64)}, r"Gather.*axis -3 is out of range"),
+    (oh.make_node("Gather", ["X", "i"], ["c"], axis=1), {"i": np.array([0.0])}, r"Gather.*indices must be integers"),
+    (oh.make_node("Slice", ["X", "b", "e"], ["c"]), {"b": np.array([0.0]), "e": np.array([1], np.int64)}, r"starts must be integers"),
+    (
+        oh.make_node("Slice", ["X", "b", "e", "a"], ["c"]),
+        {"b": np.array([0], np.int64), "e": np.array([1], np.int64), "a": np.array([1, 0], np.int64)},
+        r"1 starts, 1 ends, 2 axes",
+    ),
+    (oh.make_node("Reshape", ["X", "s"], ["c"]), {"s": np.array([-1.0, 2.0])}, r"Reshape.*shape must be integers"),
+    (oh.make_node("Unsqueeze", ["X", "a"], ["c"]), {"a": np.array(["1"], dtype=object)}, r"Unsqueeze.*axes must be integers"),
+    (oh.make_node("Equal", ["p", "q"], ["c"]), {"p": np.ones(2), "q": np.ones(3)}, r"Equal.*\[2\], \[3\] do not broadcast"),
+    (oh.make_node("Where", ["m", "p", "q"], ["c"]), {"m": np.ones(2, bool), "p": np.ones(2), "q": np.ones(3)}, r"do not broadcast"),
+]
+
+
+@pytest.mark.parametrize("node, inits, message", _MALFORMED, ids=[f"{n.op_type}-{i}" for i, (n, _, _) in enumerate(_MALFORMED)])
+def test_malformed_shapes_sizes_axes_and_indices_are_format_errors(node: Any, inits: dict[str, Any], message: str) -> None:
+    data = _linear_plus([node], [nh.from_array(v, k) for k, v in inits.items()])
+    with pytest.raises(FormatError, match=message):
+        onnx_format.read(data)
+
+
+def test_computed_constants_share_one_budget_but_file_data_does_not_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portamodel.errors import LimitExceededError
+    from portamodel.formats.onnx import _reader
+
+    monkeypatch.setattr(_reader, "MAX_FOLDED_ELEMENTS", 100)
+    big = np.arange(150.0).reshape(75, 2)
+    # a Constant node and a reshaped initializer hold file data: not counted
+    nodes = [
+        oh.make_node("Constant", [], ["k"], value=nh.from_array(big, "v")),
+        oh.make_node("Reshape", ["init", "s"], ["kk"]),
+        oh.make_node("Identity", ["kk"], ["unused"]),
+        oh.make_node("ConstantOfShape", ["s2"], ["c"], value=nh.from_array(np.array([0.5]), "v")),
+    ]
+    inits = [nh.from_array(big, "init"), nh.from_array(np.array([150], np.int64), "s"), nh.from_array(np.array([2], np.int64), "s2")]
+    assert_reads_like_onnxruntime(_linear_plus(nodes, inits), _rows(width=2, dtype=np.float64), value="variable")
+    # 60 computed values per Neg: the second one crosses 100
+    nodes = [oh.make_node("Neg", ["init60"], ["n1"]), oh.make_node("Neg", ["n1"], ["n2"]), oh.make_node("Identity", ["n2"], ["c"])]
+    data = _linear_plus(nodes, [nh.from_array(np.ones(60), "init60")])
+    with pytest.raises(LimitExceededError, match=r"'#1' \(Neg\).*120.*limit is 100"):
+        onnx_format.read(data)
+    nodes = [oh.make_node("ConstantOfShape", ["s"], ["c"])]
+    with pytest.raises(LimitExceededError, match=r"ConstantOfShape.*\[101\] \(101 values\).*limit of 100"):
+        onnx_format.read(_linear_plus(nodes, [nh.from_array(np.array([101], np.int64), "s")]))
+
+
+def test_column_groups_built_from_the_graph_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portamodel.errors import LimitExceededError
+    from portamodel.formats.onnx import _read_expr, _reader
+
+    monkeypatch.setattr(_reader, "MAX_INPUT_COLUMNS", 5)
+    one_hot = oh.make_node("OneHotEncoder", ["X"], ["c"], domain=ML, cats_int64s=[1, 2, 3])  # 2 columns x 3 categories
+    with pytest.raises(LimitExceededError, match=r"OneHotEncoder.*6 columns; the limit is 5"):
+        onnx_format.read(_linear_plus([one_hot], []))
+    concat = oh.make_node("Concat", ["X", "X", "X"], ["c"], axis=1)
+    with pytest.raises(LimitExceededError, match=r"Concat.*6 columns"):
+        onnx_format.read(_linear_plus([concat], []))
+    monkeypatch.setattr(_read_expr, "MAX_FOLDED_ELEMENTS", 7)
+    gather = oh.make_node("Gather", ["table", "X"], ["c"], axis=0)  # a Lookup of 4 values for each of 2 columns
+    with pytest.raises(LimitExceededError, match=r"Gather.*4 values for 2 columns"):
+        onnx_format.read(_linear_plus([gather], [nh.from_array(np.arange(4.0), "table")]))

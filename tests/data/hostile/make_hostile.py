@@ -1685,14 +1685,14 @@ def onnx_cases() -> None:
         "onnx/constant_of_shape_huge.onnx",
         ser(constant_of_shape([10**6, 10**6])),
         "ConstantOfShape asking for a 10^6 x 10^6 constant (8 TB; found by fuzzing)",
-        "PortamodelError",
+        "LimitExceededError",
         r"(?i)ConstantOfShape|shape|large|limit",
     )
     add(
         "onnx/constant_of_shape_negative.onnx",
         ser(constant_of_shape([-1])),
         "ConstantOfShape with a negative dimension (found by fuzzing)",
-        "PortamodelError",
+        "FormatError",
         r"(?i)ConstantOfShape|shape|negative",
     )
     split = model(
@@ -1705,9 +1705,10 @@ def onnx_cases() -> None:
         "onnx/split_string_sizes.onnx",
         ser(split),
         "Split whose sizes are strings (found by fuzzing)",
-        "PortamodelError",
+        "FormatError",
         r"(?i)split|sizes|integer",
     )
+    onnx_folding_cases(model, ser, xd)
     m = mlp()
     m.graph.initializer[0].raw_data = bytes(10)
     add(
@@ -1809,6 +1810,172 @@ def onnx_cases() -> None:
         "PortamodelError",
         r"(?i)cycle|parent|reach|portamodel\.ir|graph",
         allow_load=True,
+    )
+
+
+def onnx_folding_cases(model: Any, ser: Any, xd: Any) -> None:
+    """Siblings of the fuzzing finds: constants the reader computes (folds) from sizes, shapes and
+    indices the file gives -- ConstantOfShape, Expand, broadcasting, Concat, Gather, Split, Slice,
+    Reshape -- must be checked before anything is allocated, and must stay within a budget summed
+    over the whole graph; column groups built from them must stay within the width limit."""
+    import numpy as np
+    from onnx import TensorProto
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    def graph(nodes: list[Any], inits: list[Any] = (), out: str = "c", width: int = 2) -> bytes:  # type: ignore[assignment]
+        """X @ W + ``out``, where ``nodes`` compute ``out``."""
+        x = xd if width == 2 else h.make_tensor_value_info("X", TensorProto.DOUBLE, [None, width])
+        return ser(
+            model(
+                [*nodes, h.make_node("MatMul", ["X", "W"], ["s"]), h.make_node("Add", ["s", out], ["variable"])],
+                [h.make_tensor_value_info("variable", TensorProto.DOUBLE, [None, 1])],
+                [*inits, nh.from_array(np.ones((width, 1), np.float64), "W")],
+                inputs=[x],
+            )
+        )
+
+    def shape(name: str, dims: list[int]) -> Any:
+        return nh.from_array(np.array(dims, dtype=np.int64), name)
+
+    def zeros(out: str, dims: str, value: Any = None) -> Any:
+        """ConstantOfShape filling ``dims`` with ``value`` (default: float32 zero)."""
+        kw = {} if value is None else {"value": nh.from_array(np.array([value]), "v")}
+        return h.make_node("ConstantOfShape", [dims], [out], **kw)
+
+    empty_value = h.make_node("ConstantOfShape", ["shape"], ["c"], value=nh.from_array(np.zeros(0, np.float64), "v"))
+    add(
+        "onnx/constant_of_shape_empty_value.onnx",
+        graph([empty_value], [shape("shape", [1])]),
+        "ConstantOfShape whose value attribute holds no element (the specification asks for one)",
+        "FormatError",
+        r"(?i)ConstantOfShape.*value.*(one|1)",
+    )
+    add(
+        "onnx/expand_huge.onnx",
+        graph([h.make_node("Expand", ["one", "shape"], ["c"])], [nh.from_array(np.array([0.5]), "one"), shape("shape", [10**6, 10**6])]),
+        "Expand of a constant to 10^6 x 10^6 (8 TB)",
+        "LimitExceededError",
+        r"(?i)Expand.*limit",
+    )
+    add(
+        "onnx/expand_negative_shape.onnx",
+        graph([h.make_node("Expand", ["one", "shape"], ["c"])], [nh.from_array(np.array([0.5]), "one"), shape("shape", [-2])]),
+        "Expand of a constant to a negative dimension",
+        "FormatError",
+        r"(?i)Expand.*negative",
+    )
+    add(
+        "onnx/expand_incompatible_shape.onnx",
+        graph([h.make_node("Expand", ["two", "shape"], ["c"])], [nh.from_array(np.array([0.5, 1.5]), "two"), shape("shape", [3])]),
+        "Expand of a 2-element constant to 3 elements (shapes that do not broadcast)",
+        "FormatError",
+        r"(?i)Expand.*\[2\].*\[3\]",
+    )
+    add(
+        "onnx/broadcast_huge.onnx",
+        graph(
+            [zeros("a", "sa", 0.5), zeros("b", "sb", 0.5), h.make_node("Add", ["a", "b"], ["c"])],
+            [shape("sa", [100_000, 1]), shape("sb", [1, 100_000])],
+        ),
+        "Add of a 100,000 x 1 and a 1 x 100,000 constant: broadcasting makes 10^10 values (80 GB)",
+        "LimitExceededError",
+        r"(?i)Add.*limit",
+    )
+    add(
+        "onnx/compare_constants_mismatch.onnx",
+        graph(
+            [h.make_node("Equal", ["three", "four"], ["eq"]), h.make_node("Cast", ["eq"], ["c"], to=TensorProto.DOUBLE)],
+            [nh.from_array(np.zeros(3), "three"), nh.from_array(np.zeros(4), "four")],
+        ),
+        "Equal of constants of shapes [3] and [4], which do not broadcast",
+        "FormatError",
+        r"(?i)Equal.*broadcast",
+    )
+    add(
+        "onnx/concat_constants_huge.onnx",
+        graph([zeros("z", "shape"), h.make_node("Concat", ["z"] * 400, ["c"], axis=0)], [shape("shape", [1_000_000])]),
+        "Concat of the same million-element constant 400 times (1.6 GB)",
+        "LimitExceededError",
+        r"(?i)Concat.*limit",
+    )
+    chain = [zeros("c0", "shape", 0.5)] + [h.make_node("Neg", [f"c{i}"], [f"c{i + 1}"]) for i in range(60)]
+    add(
+        "onnx/folded_constants_chain.onnx",
+        graph([*chain, h.make_node("ReduceSum", ["c60"], ["c"], keepdims=0)], [shape("shape", [8_000_000])]),
+        "60 Neg nodes, each computing another 8-million-element constant (3.8 GB in all, 64 MB each)",
+        "LimitExceededError",
+        r"(?i)Neg.*limit",
+    )
+    wide = [zeros("idx", "shape", np.int64(0)), h.make_node("Gather", ["X", "idx"], ["g"], axis=1), h.make_node("Abs", ["g"], ["c"])]
+    add(
+        "onnx/gather_columns_huge.onnx",
+        graph(wide, [shape("shape", [5_000_000])]),
+        "Gather of 5 million copies of column 0 (an expression each: gigabytes of steps)",
+        "LimitExceededError",
+        r"(?i)Gather.*limit",
+    )
+    x1 = h.make_tensor_value_info("X", TensorProto.DOUBLE, [None, 1])
+    add(
+        "onnx/compare_columns_huge_constant.onnx",
+        ser(
+            model(
+                [
+                    zeros("k", "shape", 0.5),
+                    h.make_node("Less", ["X", "k"], ["lt"]),
+                    h.make_node("Cast", ["lt"], ["f"], to=TensorProto.DOUBLE),
+                    h.make_node("MatMul", ["f", "W"], ["variable"]),
+                ],
+                [h.make_tensor_value_info("variable", TensorProto.DOUBLE, [None, 1])],
+                [shape("shape", [3_000_000]), nh.from_array(np.ones((1, 1)), "W")],
+                inputs=[x1],
+            )
+        ),
+        "Less of one column and a 3-million-element constant (an expression each)",
+        "LimitExceededError",
+        r"(?i)Less.*limit",
+    )
+    add(
+        "onnx/reshape_string_shape.onnx",
+        graph(
+            [h.make_node("Reshape", ["X", "shape"], ["c"])],
+            [nh.from_array(np.array(["a", "b"], dtype=object), "shape")],
+        ),
+        "Reshape whose shape is strings",
+        "FormatError",
+        r"(?i)Reshape.*shape.*integer",
+    )
+    add(
+        "onnx/slice_zero_step.onnx",
+        graph(
+            [h.make_node("Slice", ["X", "st", "en", "ax", "sp"], ["c"])],
+            [shape("st", [0]), shape("en", [1]), shape("ax", [1]), shape("sp", [0])],
+        ),
+        "Slice with a step of 0",
+        "FormatError",
+        r"(?i)Slice.*step",
+    )
+    add(
+        "onnx/gather_columns_string_indices.onnx",
+        graph([h.make_node("Gather", ["X", "idx"], ["c"], axis=1)], [nh.from_array(np.array(["k0"], dtype=object), "idx")]),
+        "Gather of columns by string indices",
+        "FormatError",
+        r"(?i)Gather.*indices.*integer",
+    )
+    afe = h.make_node("ArrayFeatureExtractor", ["X", "idx"], ["c"], domain="ai.onnx.ml")
+    add(
+        "onnx/array_feature_extractor_string_indices.onnx",
+        graph([afe], [nh.from_array(np.array(["k1"], dtype=object), "idx")]),
+        "ArrayFeatureExtractor with string indices",
+        "FormatError",
+        r"(?i)ArrayFeatureExtractor.*indices.*integer",
+    )
+    add(
+        "onnx/split_negative_sizes.onnx",
+        graph([h.make_node("Split", ["X", "sizes"], ["c", "b"], axis=1)], [shape("sizes", [3, -1])]),
+        "Split into sizes 3 and -1 (they add up to the 2 columns)",
+        "FormatError",
+        r"(?i)Split.*negative",
     )
 
 

@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import LimitExceededError
 from ...ir import Apply, Constant, Derive, FieldRef, Lookup
 from ...ir.transforms import Expression
 from ._graph import NodeView
+from ._reader import MAX_FOLDED_ELEMENTS, MAX_INPUT_COLUMNS
 from ._symbols import Cols, Const, PendingAffine, Unplaced
 
 __all__ = ["binary_expression", "normalizer_columns", "unary_expression"]
@@ -51,6 +53,10 @@ def _operand(r: Any, sym: Any) -> _Operand:
             v = v[0]
         if v.ndim > 1:
             raise Unplaced(f"a constant of shape {np.asarray(sym.value).shape} against columns")
+        if v.size > MAX_INPUT_COLUMNS:
+            raise LimitExceededError(
+                f"a constant of {v.size:,} values against columns (an expression each); the limit is {MAX_INPUT_COLUMNS:,}"
+            )
         flat = v.ravel().tolist()
         if v.dtype == object or v.dtype.kind in "US":
             texts = [x.decode() if isinstance(x, bytes) else str(x) for x in flat]
@@ -238,20 +244,19 @@ def gather_table(r: Any, table: np.ndarray, idx: Cols) -> Cols:
         etype = "double" if flat.dtype.kind == "f" else "int64"
     else:
         raise Unplaced("gather from a table that is neither numbers nor text")
+    if len(values) * len(idx.names) > MAX_FOLDED_ELEMENTS:
+        raise LimitExceededError(
+            f"a table of {len(values):,} values for {len(idx.names):,} columns (a copy each); the limit is {MAX_FOLDED_ELEMENTS:,} in all"
+        )
     keys = tuple(float(i) for i in range(len(values)))
+    if any(v is None for v in values):  # the IR's Lookup holds no missing value: those keys go to the default
+        pairs = [(k, v) for k, v in zip(keys, values) if v is not None]
+        keys, values = tuple(k for k, _ in pairs), [v for _, v in pairs]
+    found = tuple(values)
     names = []
     for name in idx.names:
         out = r.new_name(f"{name}_value")
-        non_missing = [v for v in values if v is not None]
-        if non_missing and len(non_missing) == len(values):
-            r.emit(Lookup(input=name, output=out, keys=keys, values=tuple(values), default=None, missing=None))
-        else:  # the IR's Lookup holds no missing value among its values: route those keys to the default
-            pairs = [(k, v) for k, v in zip(keys, values) if v is not None]
-            r.emit(
-                Lookup(
-                    input=name, output=out, keys=tuple(k for k, _ in pairs), values=tuple(v for _, v in pairs), default=None, missing=None
-                )
-            )
+        r.emit(Lookup(input=name, output=out, keys=keys, values=found, default=None, missing=None))
         names.append(out)
     return Cols(tuple(names), idx.dims, etype)
 

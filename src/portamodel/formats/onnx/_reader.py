@@ -10,6 +10,7 @@ such node, its op type and why it could not be placed.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -67,8 +68,14 @@ from ._symbols import (
 
 __all__ = ["read_model"]
 
-#: Columns one graph input may declare (one Field each); far beyond any real model.
+#: Columns one graph input may declare, or one tensor of columns may hold (a Field or a step
+#: each); far beyond any real model.
 MAX_INPUT_COLUMNS = 1_000_000
+#: Values the reader may compute from constants (ConstantOfShape, Expand, broadcasting, Concat,
+#: Gather, ...), summed over the whole graph; far beyond any real model, small enough to hold.
+MAX_FOLDED_ELEMENTS = 10_000_000
+#: Dimensions a computed constant may have.
+MAX_RANK = 32
 
 _NUMERIC = ("float", "double", "int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64", "bool", "float16")
 _FIELD_DTYPE = {"float": "float", "double": "double", "string": "string", "bool": "boolean"}
@@ -106,6 +113,7 @@ class _Reader:
         self.names: set[str] = set()
         self.failed: dict[str, tuple[NodeView, str]] = {}  # output tensor -> (node, reason)
         self.bad_nodes: list[tuple[NodeView, str]] = []
+        self.folded = 0  # values computed from constants so far (see MAX_FOLDED_ELEMENTS)
 
     # naming -----------------------------------------------------------------------------------
     def new_name(self, base: str) -> str:
@@ -137,6 +145,32 @@ class _Reader:
         if c.etype not in _NUMERIC:
             raise Unplaced(f"expected numeric columns, got {c.etype}")
         return c
+
+    def reserve(self, shape: tuple[int, ...] | list[int]) -> None:
+        """Refuse (LimitExceededError) to compute a constant of ``shape`` if that would take the
+        values computed from constants past :data:`MAX_FOLDED_ELEMENTS`; call before allocating."""
+        size = math.prod(shape)
+        if self.folded + size > MAX_FOLDED_ELEMENTS:
+            raise LimitExceededError(
+                f"a constant of shape {_show(shape)} ({size:,} values) would take the values computed from constants while "
+                f"reading past the limit of {MAX_FOLDED_ELEMENTS:,} ({self.folded:,} before this node)"
+            )
+
+    def _count_folded(self, node: NodeView, args: list[Any], outs: list[Any]) -> None:
+        """Add the constants a node computed to the budget (data a Constant node holds is in the file)."""
+        if node.op == "Constant":
+            return
+        before = self.folded
+        inputs = [a.value for a in args if isinstance(a, Const)]
+        for sym in outs:
+            if isinstance(sym, Const) and not any(np.may_share_memory(sym.value, v) for v in inputs):
+                self.folded += int(np.asarray(sym.value).size)
+        if self.folded > MAX_FOLDED_ELEMENTS:
+            raise LimitExceededError(
+                f"this node computes {self.folded - before:,} values from constants, which takes the values computed while "
+                f"reading to {self.folded:,}; the limit is {MAX_FOLDED_ELEMENTS:,}",
+                location=f"{self.where}: {node.where}",
+            )
 
     def materialize(self, p: PendingAffine) -> Cols:
         src = p.source
@@ -263,6 +297,7 @@ class _Reader:
         except (FormatError, UnsupportedFeatureError) as exc:
             loc = f"{self.where}: {exc.location}" if exc.location else f"{self.where}: {node.where}"
             raise type(exc)(exc.message, location=loc) from None
+        self._count_folded(node, args, outs)
         for name, sym in zip(node.outputs, outs):
             if name and sym is not None:
                 self.env[name] = sym
@@ -604,6 +639,66 @@ def _width_hint(g: GraphView, node: NodeView, t: str) -> int | None:
 # -- constants and plumbing ------------------------------------------------------------------------
 
 
+def _show(values: Any, most: int = 8) -> str:
+    """A list for a message, cut short after ``most`` entries."""
+    items = [repr(_py(v))[:24] for v in list(values)[: most + 1]]
+    return "[" + ", ".join(items[:most]) + (", ...]" if len(items) > most else "]")
+
+
+def _int_array(values: Any, what: str) -> NDArray[np.int64]:
+    """A constant that must hold integers (a shape, sizes, axes, indices), as int64; FormatError otherwise.
+
+    >>> _int_array(np.array([2.5]), "the sizes")
+    Traceback (most recent call last):
+    portamodel.errors.FormatError: the sizes must be integers, got double values [2.5]
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iu":
+        raise FormatError(f"{what} must be integers, got {_etype_of(arr) or arr.dtype} values {_show(arr.ravel()[:9].tolist())}")
+    return arr.astype(np.int64)
+
+
+def _ints(values: Any, what: str) -> list[int]:
+    return [int(v) for v in _int_array(values, what).ravel().tolist()]
+
+
+def _shape_arg(values: Any) -> list[int]:
+    """The dimensions a ConstantOfShape or Expand is given: integers, not negative, not too many."""
+    dims = _ints(values, "the shape")
+    if len(dims) > MAX_RANK:
+        raise LimitExceededError(f"the shape has {len(dims)} dimensions; the limit is {MAX_RANK}")
+    if any(d < 0 for d in dims):
+        raise FormatError(f"the shape {_show(dims)} has a negative dimension")
+    return dims
+
+
+def _axis(axis: int, rank: int) -> int:
+    """``axis`` (ONNX allows -rank..rank-1) as 0..rank-1, or FormatError."""
+    if not -rank <= axis < rank:
+        raise FormatError(f"axis {axis} is out of range for a tensor of rank {rank}")
+    return axis % rank
+
+
+def _check_width(n: int) -> None:
+    """Refuse a group of more than :data:`MAX_INPUT_COLUMNS` columns before building it."""
+    if n > MAX_INPUT_COLUMNS:
+        raise LimitExceededError(f"the result would have {n:,} columns; the limit is {MAX_INPUT_COLUMNS:,}")
+
+
+def _fold(r: _Reader, node: NodeView, fn: Callable[..., Any], values: list[Any]) -> list[Any]:
+    """``fn`` over constants that broadcast against each other; the result's size is checked first."""
+    shapes = [np.shape(v) for v in values]
+    try:
+        out = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise FormatError(f"constants of shapes {', '.join(_show(sh) for sh in shapes)} do not broadcast against each other") from None
+    r.reserve(out)
+    try:
+        return [Const(np.asarray(fn(*values)))]
+    except (TypeError, ValueError):
+        raise Unplaced(f"{node.op} of constants of types {', '.join(str(np.asarray(v).dtype) for v in values)}") from None
+
+
 @handles("Constant")
 def _constant(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     for name in ("value", "sparse_value"):
@@ -756,7 +851,7 @@ def _row_size(sym: Any) -> int:
 def _reshape(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = args[0]
     if len(args) > 1 and args[1] is not None:
-        shape = [int(v) for v in np.asarray(r.const(args[1], "a shape")).ravel().tolist()]
+        shape = _ints(r.const(args[1], "a shape"), "the shape")
     else:
         s = node.ints("shape")
         if s is None:
@@ -825,7 +920,7 @@ def _flatten(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 
 def _axes(r: _Reader, node: NodeView, args: list[Any]) -> list[int] | None:
     if len(args) > 1 and args[1] is not None:
-        return [int(v) for v in np.asarray(r.const(args[1], "axes")).ravel().tolist()]
+        return _ints(r.const(args[1], "axes"), "the axes")
     a = node.ints("axes")
     return None if a is None else [int(v) for v in a.tolist()]
 
@@ -889,13 +984,15 @@ def _concat(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     ):
         return [Proba2(args[1])]
     if len(args) == 2 and isinstance(args[0], RowShape) and isinstance(args[1], Const) and axis == 0:
-        return [RowShape((*args[0].dims, *(int(v) for v in np.asarray(args[1].value).ravel())))]
+        return [RowShape((*args[0].dims, *_ints(args[1].value, "the shape")))]
     if all(isinstance(a, Const) for a in args):
+        r.reserve((sum(np.asarray(a.value).size for a in args),))
         try:
             return [Const(np.concatenate([a.value for a in args], axis=axis))]
         except (ValueError, np.exceptions.AxisError):
             raise Unplaced("constant concat") from None
     pieces = [r.cols(a) for a in args]
+    _check_width(sum(len(p.names) for p in pieces))
     rank = 1 + len(pieces[0].dims)
     if any(1 + len(p.dims) != rank for p in pieces):
         raise Unplaced("concat of tensors of different ranks")
@@ -915,26 +1012,28 @@ def _concat(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 @handles("Slice")
 def _slice(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     if isinstance(args[0], RowShape) and len(args) >= 3:
-        starts = [int(v) for v in np.asarray(r.const(args[1])).ravel()]
-        ends = [int(v) for v in np.asarray(r.const(args[2])).ravel()]
+        starts, ends = _ints(r.const(args[1]), "the starts"), _ints(r.const(args[2]), "the ends")
         if starts == [0] and ends == [1] and (len(args) < 4 or args[3] is None or np.asarray(r.const(args[3])).ravel().tolist() == [0]):
             return [RowShape(())]
         raise Unplaced("slice of a shape other than its row count")
     x = r.cols(args[0])
     if len(args) > 1:
-        starts = [int(v) for v in np.asarray(r.const(args[1])).ravel()]
-        ends = [int(v) for v in np.asarray(r.const(args[2])).ravel()]
-        axes = [int(v) for v in np.asarray(r.const(args[3])).ravel()] if len(args) > 3 and args[3] is not None else list(range(len(starts)))
-        steps = [int(v) for v in np.asarray(r.const(args[4])).ravel()] if len(args) > 4 and args[4] is not None else [1] * len(starts)
+        starts, ends = _ints(r.const(args[1]), "the starts"), _ints(r.const(args[2]), "the ends")
+        axes = _ints(r.const(args[3]), "the axes") if len(args) > 3 and args[3] is not None else list(range(len(starts)))
+        steps = _ints(r.const(args[4]), "the steps") if len(args) > 4 and args[4] is not None else [1] * len(starts)
     else:
-        starts, ends = list(node.ints("starts") or []), list(node.ints("ends") or [])
-        axes = list(node.ints("axes") if node.ints("axes") is not None else range(len(starts)))  # type: ignore[arg-type]
+        starts, ends = [int(v) for v in node.ints("starts") or []], [int(v) for v in node.ints("ends") or []]
+        axes = [int(v) for v in node.ints("axes")] if node.ints("axes") is not None else list(range(len(starts)))  # type: ignore[union-attr]
         steps = [1] * len(starts)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise FormatError(f"{len(starts)} starts, {len(ends)} ends, {len(axes)} axes and {len(steps)} steps: they must match")
+    if 0 in steps:
+        raise FormatError("a step of 0")
     arr = _cols_array(x)
     rank = 1 + arr.ndim
     index: list[Any] = [slice(None)] * arr.ndim
     for s, e, a, st in zip(starts, ends, axes, steps):
-        a = a % rank
+        a = _axis(a, rank)
         if a == 0:
             if s == 0 and e >= 2**62 and st == 1:
                 continue
@@ -951,8 +1050,10 @@ def _gather(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     axis = node.int("axis", 0)
     data, idx = args[0], args[1]
     if isinstance(data, Const) and isinstance(idx, Const):
-        if np.asarray(idx.value).dtype.kind not in "iu":
-            raise FormatError("Gather indices must be integers", location=node.where)
+        values, ind = np.asarray(data.value), _int_array(idx.value, "the indices")
+        if -values.ndim <= axis < values.ndim:
+            a = axis % values.ndim
+            r.reserve((*values.shape[:a], *ind.shape, *values.shape[a + 1 :]))
         try:
             return [Const(np.take(data.value, idx.value, axis=axis))]
         except (IndexError, ValueError, np.exceptions.AxisError):
@@ -964,12 +1065,12 @@ def _gather(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 
         return [gather_table(r, np.asarray(data.value), r.cols(idx))]
     x = r.cols(data)
-    ind = np.asarray(r.const(idx, "indices")).astype(np.int64)
-    rank = 1 + len(x.dims)
-    a = axis % rank
+    ind = _int_array(r.const(idx, "indices"), "the indices")
+    a = _axis(axis, 1 + len(x.dims))
     if a == 0:
         raise Unplaced("gather of rows")
     arr = _cols_array(x)
+    _check_width(arr.size // max(arr.shape[a - 1], 1) * ind.size)
     try:
         out = np.take(arr, ind, axis=a - 1)
     except IndexError:
@@ -999,23 +1100,25 @@ def _labels_from_table(table: NDArray[Any], idx: ArgIdx) -> Labels:
 def _split(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = r.cols(args[0])
     axis = node.int("axis", 0)
-    rank = 1 + len(x.dims)
-    a = axis % rank
+    a = _axis(axis, 1 + len(x.dims))
     if a == 0:
         raise Unplaced("split of rows")
     arr = _cols_array(x)
-    n = arr.shape[a - 1]
+    n, k = arr.shape[a - 1], len(node.outputs)
     if len(args) > 1 and args[1] is not None:
-        sizes = [int(v) for v in np.asarray(r.const(args[1])).ravel()]
+        sizes = _ints(r.const(args[1], "split sizes"), "the split sizes")
     elif node.ints("split") is not None:
         sizes = [int(v) for v in node.ints("split").tolist()]  # type: ignore[union-attr]
     else:
-        k = len(node.outputs)
         if n % k:
             raise Unplaced("uneven split")
         sizes = [n // k] * k
-    if sum(sizes) != n or len(sizes) != len(node.outputs):
-        raise FormatError("split sizes do not add up", location=node.where)
+    if len(sizes) != k:
+        raise FormatError(f"{len(sizes)} split sizes for {k} outputs")
+    if any(size < 0 for size in sizes):
+        raise FormatError(f"the split sizes {_show(sizes)} include a negative size")
+    if sum(sizes) != n:
+        raise FormatError(f"the split sizes {_show(sizes)} add up to {sum(sizes)}, not to the {n} values along axis {axis}")
     cuts = np.cumsum(sizes)[:-1]
     return [_from_array(p, x.etype) for p in np.split(arr, cuts, axis=a - 1)]
 
@@ -1089,12 +1192,8 @@ def _arith(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     a, b = args[0], args[1]
     op = node.op
     if isinstance(a, Const) and isinstance(b, Const):
-        with np.errstate(all="ignore"):
-            fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op]
-            try:
-                return [Const(fn(a.value, b.value))]
-            except (TypeError, ValueError):
-                raise Unplaced("constant arithmetic") from None
+        fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op]
+        return _fold(r, node, fn, [a.value, b.value])
     # 1 - p  (skl2onnx's binary head)
     if (
         op == "Sub"
@@ -1261,8 +1360,7 @@ def _pow(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     from ._read_expr import binary_expression
 
     if isinstance(args[0], Const) and isinstance(args[1], Const):
-        with np.errstate(all="ignore"):
-            return [Const(np.power(args[0].value, args[1].value))]
+        return _fold(r, node, np.power, [args[0].value, args[1].value])
     return [binary_expression(r, node, args)]
 
 
@@ -1272,7 +1370,7 @@ def _compare(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 
     if isinstance(args[0], Const) and isinstance(args[1], Const):
         fn = {"Equal": np.equal, "Less": np.less, "LessOrEqual": np.less_equal, "Greater": np.greater, "GreaterOrEqual": np.greater_equal}
-        return [Const(fn[node.op](args[0].value, args[1].value))]
+        return _fold(r, node, fn[node.op], [args[0].value, args[1].value])
     return [comparison(r, node, args)]
 
 
@@ -1291,7 +1389,7 @@ def _logic(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 
     if all(isinstance(a, Const) for a in args):
         fn = {"Not": np.logical_not, "And": np.logical_and, "Or": np.logical_or, "Xor": np.logical_xor}[node.op]
-        return [Const(fn(*[a.value for a in args]))]
+        return _fold(r, node, fn, [a.value for a in args])
     return [logic(r, node, args)]
 
 
@@ -1300,7 +1398,7 @@ def _where(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     from ._read_expr import where
 
     if all(isinstance(a, Const) for a in args):
-        return [Const(np.where(args[0].value, args[1].value, args[2].value))]
+        return _fold(r, node, np.where, [a.value for a in args])
     return [where(r, node, args)]
 
 
@@ -1321,10 +1419,7 @@ def _extremum(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 
     if all(isinstance(a, Const) for a in args):
         fn = np.maximum if node.op == "Max" else np.minimum
-        out = np.asarray(args[0].value)
-        for a in args[1:]:
-            out = fn(out, a.value)
-        return [Const(out)]
+        return _fold(r, node, lambda *vs: functools.reduce(fn, vs), [a.value for a in args])
     return [extremum(r, node, args)]
 
 
@@ -1371,10 +1466,13 @@ def _constant_column(r: _Reader, value: Any, dims: tuple[int, ...]) -> Cols:
 @handles("ConstantOfShape")
 def _constant_of_shape(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     shape = args[0]
-    value = node.tensor("value") if node.has("value") else np.zeros(1, dtype=np.float32)
+    value = np.asarray(node.tensor("value") if node.has("value") else np.zeros(1, dtype=np.float32))
+    if value.size != 1:
+        raise FormatError(f"the value attribute holds {value.size} values; ConstantOfShape takes exactly one")
     if isinstance(shape, Const):
-        dims = [int(v) for v in np.asarray(shape.value).ravel()]
-        return [Const(np.full(dims, np.asarray(value).ravel()[0]))]
+        dims = _shape_arg(shape.value)
+        r.reserve(dims)
+        return [Const(np.full(dims, value.ravel()[0]))]
     if isinstance(shape, RowShape):
         return [_constant_column(r, value, shape.dims)]
     raise Unplaced(f"ConstantOfShape of {_describe(shape)}")
@@ -1386,7 +1484,13 @@ def _expand(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     if isinstance(x, Const) and isinstance(shape, RowShape):
         return [_constant_column(r, x.value, shape.dims)]
     if isinstance(x, Const) and isinstance(shape, Const):
-        return [Const(np.broadcast_to(x.value, [int(v) for v in np.asarray(shape.value).ravel()]).copy())]
+        dims = _shape_arg(shape.value)
+        try:  # ONNX broadcasts both ways: a 1 in the shape keeps the constant's dimension
+            out = np.broadcast_shapes(np.shape(x.value), tuple(dims))
+        except ValueError:
+            raise FormatError(f"a constant of shape {_show(np.shape(x.value))} cannot be expanded to the shape {_show(dims)}") from None
+        r.reserve(out)
+        return [Const(np.broadcast_to(x.value, out).copy())]
     raise Unplaced(f"Expand of {_describe(x)}")
 
 
@@ -1647,6 +1751,7 @@ def _one_hot(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
         if x.etype == "string":
             raise Unplaced("integer categories for string input")
         cats = [int(c) for c in cats_i]  # type: ignore[union-attr]
+    _check_width(len(x.names) * len(cats))
     # onnxruntime keeps the last position of a repeated category
     pos = {c: i for i, c in enumerate(cats)}
     for name in x.names:
@@ -1821,10 +1926,11 @@ def _array_feature_extractor(r: _Reader, node: NodeView, args: list[Any]) -> lis
     if isinstance(data, Const) and isinstance(idx, ArgIdx):
         return [_labels_from_table(data.value, idx)]
     x = r.cols(data)
-    ind = np.asarray(r.const(idx, "indices")).astype(np.int64).ravel()
+    ind = _int_array(r.const(idx, "indices"), "the indices").ravel()
     arr = _cols_array(x)
     if arr.ndim == 0:
         arr = arr.reshape(1)
+    _check_width(arr.size // max(arr.shape[-1], 1) * ind.size)
     if np.any((ind < 0) | (ind >= arr.shape[-1])):
         raise FormatError("ArrayFeatureExtractor index out of range", location=node.where)
     return [_from_array(np.take(arr, ind, axis=-1), x.etype)]
