@@ -475,3 +475,27 @@ def test_batch_path_exact_at_threshold_boundaries(input_dtype, op, missing):
         want = TreeEvaluator(est)(X)
         np.testing.assert_array_equal(outputs(model, X), want)
         np.testing.assert_array_equal(np.concatenate([outputs(model, X[i : i + 1]) for i in range(0, X.shape[0], 37)]), want[::37])
+
+
+def test_run_chunks_keeps_order_when_threads_finish_out_of_order():
+    import time
+
+    from portamodel.evaluate._parallel import run_chunks
+
+    X = np.arange(40.0).reshape(20, 2)
+
+    def slow_first(chunk):
+        if chunk[0, 0] < 8:  # the first chunks are the slowest: later ones finish first
+            time.sleep(0.02)
+        return chunk * 2.0
+
+    for threads in (1, 2, 3, 8):
+        np.testing.assert_array_equal(run_chunks(slow_first, X, rows_per_chunk=3, threads=threads), X * 2.0)
+
+    def fails(chunk):
+        if chunk[0, 0] == 24.0:
+            raise InputError("bad chunk")
+        return chunk
+
+    with pytest.raises(InputError, match="bad chunk"):
+        run_chunks(fails, X, rows_per_chunk=3, threads=3)

@@ -12,6 +12,7 @@ hand-off costs more than it saves), ``min(4, cpu count)`` for large ones.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -46,7 +47,15 @@ def default_threads(n_rows: int, work_per_row: int) -> int:
     """One thread for small batches, ``min(4, cpu count)`` when ``n_rows * work_per_row`` is large."""
     if n_rows * max(1, work_per_row) < PARALLEL_MIN_PAIRS:
         return 1
-    return max(1, min(4, os.cpu_count() or 1))
+    return max(1, min(4, _cores()))
+
+
+def _cores() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
 
 
 _pools_pid = os.getpid()
@@ -65,28 +74,34 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 
 
 def run_chunks(fn: Callable[[F64], F64], X: F64, *, rows_per_chunk: int, threads: int) -> F64:
-    """``fn`` applied to row chunks of ``X`` (on ``threads`` threads), results stacked in order."""
+    """``fn`` applied to row chunks of ``X`` (on ``threads`` threads), results stacked in order.
+
+    The threads take the next chunk from a shared counter when they are done with one, so a thread
+    slowed down by other work on the machine gets fewer chunks; this thread works too.
+    """
     n = X.shape[0]
     rows_per_chunk = max(1, rows_per_chunk)
     if n <= rows_per_chunk:
         return fn(X)
     starts = range(0, n, rows_per_chunk)
+    threads = min(threads, len(starts))
     if threads <= 1:
         return np.concatenate([fn(X[s : s + rows_per_chunk]) for s in starts])
-    first = fn(X[:rows_per_chunk])
-    out = np.empty((n, *first.shape[1:]), dtype=first.dtype)
-    out[: first.shape[0]] = first
-    rest = starts[1:]
-    threads = min(threads, len(rest))
+    results: list[F64 | None] = [None] * len(starts)
+    counter = itertools.count()  # next() on a count is atomic under the GIL
 
-    def work(stripe: range) -> None:
-        for s in stripe:
-            out[s : s + rows_per_chunk] = fn(X[s : s + rows_per_chunk])
+    def work() -> None:
+        for i in iter(counter.__next__, None):
+            if i >= len(starts):
+                return
+            s = starts[i]
+            results[i] = fn(X[s : s + rows_per_chunk])
 
-    # one stripe of chunks per thread; this thread works on the first stripe itself
-    pool = _pool(threads - 1) if threads > 1 else None
-    futures = [pool.submit(work, rest[i::threads]) for i in range(1, threads)] if pool else []
-    work(rest[0::threads])
-    for future in futures:
-        future.result()
-    return out
+    pool = _pool(threads - 1)
+    futures = [pool.submit(work) for _ in range(threads - 1)]
+    try:
+        work()
+    finally:
+        for future in futures:
+            future.result()
+    return np.concatenate(results)  # type: ignore[arg-type]
