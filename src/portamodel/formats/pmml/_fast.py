@@ -14,6 +14,7 @@ has to be right on what it accepts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,8 @@ __all__ = ["fast_tree"]
 
 _LT, _GT, _SLASH, _QUOTE, _EQ, _SPACE, _COLON = (ord(c) for c in '<>/"= :')
 _OP_NAMES = list(_OPS)
+Span = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
+AttrFn = Callable[[bytes, int], Span]
 _COMPLEMENT_CODE = {
     (_OPS["lessOrEqual"], _OPS["greaterThan"]),
     (_OPS["greaterThan"], _OPS["lessOrEqual"]),
@@ -76,6 +79,39 @@ def fast_tree(
 ) -> RawTree | None:
     """Convert the tree rooted at lxml element ``node_el`` or return None (see the module docstring)."""
     data = etree.tostring(node_el, encoding="UTF-8", xml_declaration=False, with_tail=False)
+    tags = _canonical_tags(data)
+    if tags is None:
+        return None
+    return convert_tags(tags, tm, info, where=where, classification=classification, mvs=mvs, return_last=return_last)
+
+
+class Tags:
+    """A scanned ``Node`` subtree: ``tag_kind`` per tag (-1 end tag, 0 Node, 1 SimplePredicate,
+    2 True, 3 ScoreDistribution), start / end tag indices ``st`` / ``en``, ``self_closing`` per
+    tag, and ``attr(name, kind) -> (tag index, value start, value end)`` (byte offsets in ``buf``,
+    sorted by tag; values are raw bytes without entities)."""
+
+    __slots__ = ("attr", "buf", "en", "self_closing", "st", "tag_kind")
+
+    def __init__(
+        self,
+        buf: NDArray[np.uint8],
+        tag_kind: NDArray[np.int8],
+        st: NDArray[np.int64],
+        en: NDArray[np.int64],
+        self_closing: NDArray[np.bool_],
+        attr: AttrFn,
+    ) -> None:
+        self.buf = buf
+        self.tag_kind = tag_kind
+        self.st = st
+        self.en = en
+        self.self_closing = self_closing
+        self.attr = attr
+
+
+def _canonical_tags(data: bytes) -> Tags | None:
+    """Scan lxml's canonical serialisation of a Node subtree."""
     buf = np.frombuffer(data, dtype=np.uint8)
     lt = np.flatnonzero(buf == _LT)
     gt = np.flatnonzero(buf == _GT)
@@ -105,43 +141,11 @@ def fast_tree(
         P and not (buf[lt[en][:, None] + 2 + np.arange(P)] == np.frombuffer(prefix, np.uint8)).all()
     ):
         return None
-    if self_closing[st[is_node]].any() or not self_closing[st[~is_node]].all():
-        return None
     tag_kind = np.full(ntag, -1, dtype=np.int8)  # -1 end, 0 Node, 1 SP, 2 True, 3 SD
     tag_kind[st[is_node]] = 0
     tag_kind[st[is_sp]] = 1
     tag_kind[st[is_true]] = 2
     tag_kind[st[is_sd]] = 3
-    node_tags = st[is_node]
-    n = node_tags.shape[0]
-    # each Node's first child is its predicate; distributions follow the predicate
-    if node_tags[-1] + 1 >= ntag:
-        return None
-    pred_kind = tag_kind[node_tags + 1]
-    if not np.isin(pred_kind, (1, 2)).all():
-        return None
-    sd_tags = st[is_sd]
-    if sd_tags.size and not np.isin(tag_kind[sd_tags - 1], (1, 2, 3)).all():
-        return None
-    # nesting: depth of each Node and its parent (the last Node one level up)
-    step = np.zeros(ntag, dtype=np.int64)
-    step[node_tags] = 1
-    step[en] = -1
-    depth_after = np.cumsum(step)
-    if depth_after[-1] != 0 or (depth_after[:-1] <= 0).any():
-        return None
-    depth = depth_after[node_tags]
-    if int(depth.max()) > info.limits.max_depth:
-        return None  # the general path reports the limit with a location
-    parent = np.full(n, -1, dtype=np.int64)
-    by_depth = np.argsort(depth, kind="stable")
-    bounds = np.searchsorted(depth[by_depth], np.arange(1, int(depth.max()) + 2))
-    for d in range(2, int(depth.max()) + 1):
-        here = by_depth[bounds[d - 1] : bounds[d]]
-        up = by_depth[bounds[d - 2] : bounds[d - 1]]
-        parent[here] = up[np.searchsorted(up, here) - 1]
-    if (parent[1:] < 0).any():
-        return None
     # attributes: name="value" pairs inside tags (text between tags holds no quotes)
     q = np.flatnonzero(buf == _QUOTE)
     if q.shape[0] % 2:
@@ -166,6 +170,46 @@ def fast_tree(
             sel = sel[full]
         return owner[sel], qo[sel] + 1, qc[sel]
 
+    return Tags(buf, tag_kind, st, en, self_closing, attr)
+
+
+def convert_tags(tags: Tags, tm: Any, info: Any, *, where: Any, classification: bool, mvs: str, return_last: bool) -> RawTree | None:
+    """The tree of a scanned Node subtree, or None when it is outside this path's subset."""
+    buf, tag_kind, st, en, attr = tags.buf, tags.tag_kind, tags.st, tags.en, tags.attr
+    ntag = tag_kind.shape[0]
+    is_node = tag_kind[st] == 0
+    if tags.self_closing[st[is_node]].any() or not tags.self_closing[st[~is_node]].all():
+        return None
+    sd_tags = st[tag_kind[st] == 3]
+    node_tags = st[is_node]
+    n = node_tags.shape[0]
+    # each Node's first child is its predicate; distributions follow the predicate
+    if node_tags[-1] + 1 >= ntag:
+        return None
+    pred_kind = tag_kind[node_tags + 1]
+    if not np.isin(pred_kind, (1, 2)).all():
+        return None
+    if sd_tags.size and not np.isin(tag_kind[sd_tags - 1], (1, 2, 3)).all():
+        return None
+    # nesting: depth of each Node and its parent (the last Node one level up)
+    step = np.zeros(ntag, dtype=np.int64)
+    step[node_tags] = 1
+    step[en] = -1
+    depth_after = np.cumsum(step)
+    if depth_after[-1] != 0 or (depth_after[:-1] <= 0).any():
+        return None
+    depth = depth_after[node_tags]
+    if int(depth.max()) > info.limits.max_depth:
+        return None  # the general path reports the limit with a location
+    parent = np.full(n, -1, dtype=np.int64)
+    by_depth = np.argsort(depth, kind="stable")
+    bounds = np.searchsorted(depth[by_depth], np.arange(1, int(depth.max()) + 2))
+    for d in range(2, int(depth.max()) + 1):
+        here = by_depth[bounds[d - 1] : bounds[d]]
+        up = by_depth[bounds[d - 2] : bounds[d - 1]]
+        parent[here] = up[np.searchsorted(up, here) - 1]
+    if (parent[1:] < 0).any():
+        return None
     node_index = np.full(ntag, -1, dtype=np.int64)
     node_index[node_tags] = np.arange(n)
     # SimplePredicate: field, operator, value (on the tag right after its Node)

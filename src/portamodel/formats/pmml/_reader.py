@@ -7,17 +7,21 @@ model element is converted part by part (``_models``) with PMML names resolved b
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ...errors import FormatError, LimitExceededError, PortamodelError, UnsupportedFeatureError
 from ...ir import Apply, Constant, Derive, Field, FieldRef, Metadata, Model, Target
 from ._expr import emit_derived, is_nan_token, typed_value
-from ._fast import fast_tree
+from ._fast import convert_tags, fast_tree
 from ._models import MODEL_TAGS, Context, convert_model, finalize, model_children
+from ._raw import Split, scan_region, split_document
 from ._scope import Builder, Scope
 from ._tree import RawTree, TreeCollector
-from ._xml import Elem, Limits, local_name, lxml_xpath, parse
+from ._xml import Elem, Limits, local_name, lxml_xpath, parse, read_chunks
 
 __all__ = ["read_pmml"]
 
@@ -26,6 +30,12 @@ _OPTYPES = ("continuous", "categorical", "ordinal")
 _INVALID = {"returnInvalid": "error", "asIs": "as_is", "asMissing": "as_missing"}
 #: Use the vectorised tree converter where it applies (tests switch it off to compare both paths).
 USE_FAST_PATH = True
+#: Cut tree regions out of the raw bytes (``_raw.py``) where that is provably safe.
+USE_RAW_PATH = True
+
+
+class _Fallback(Exception):
+    """The raw-byte path declines this document: read it the ordinary way."""
 
 
 def _kids(el: Any, name: str) -> list[Any]:
@@ -48,6 +58,8 @@ class _DocInfo:
         self.codes: dict[str, dict[str, float]] = {}
         self._classes: dict[str, list[str]] = {}
         self._etree: Any = None
+        self.raw: _RawDoc | None = None
+        self.fast_trees = 0  # trees converted by ``fast_tree`` (from lxml elements)
 
     def on_tree(self, tm: Any) -> list[RawTree]:
         """Convert one finished TreeModel (lxml element)."""
@@ -61,6 +73,11 @@ class _DocInfo:
             raise FormatError(f"a TreeModel needs exactly one root Node, found {len(nodes)}", location=lxml_xpath(tm))
         collector = TreeCollector(tm, self)  # validates the strategies
         tree = None
+        if self.raw is not None and nodes[0].get(self.raw.marker) is not None:
+            tree = self._raw_tree(tm, nodes[0], collector)
+            if tree is not None:
+                return [tree]
+            nodes = _kids(tm, "Node")  # the region, parsed by lxml
         if USE_FAST_PATH:
             try:
                 tree = fast_tree(
@@ -79,7 +96,58 @@ class _DocInfo:
                 tree = None
         if tree is None:
             tree = collector.walk(nodes[0])
+        else:
+            self.fast_trees += 1
         return [tree]
+
+    def _raw_tree(self, tm: Any, placeholder: Any, collector: TreeCollector) -> RawTree | None:
+        """Convert a region cut out by ``_raw.split_document``; if the scanner declines it, put it
+        into the document as lxml elements (a malformed region: read the whole document again)."""
+        raw = self.raw
+        assert raw is not None
+        k = int(placeholder.get(raw.marker))
+        if raw.used[k]:
+            raise _Fallback
+        raw.used[k] = True
+        a, b = raw.regions[k]
+        tree = None
+        try:
+            tags = scan_region(raw.buf[a:b])
+            if tags is not None:
+                tree = convert_tags(
+                    tags,
+                    tm,
+                    self,
+                    where=collector.where,
+                    classification=collector.classification,
+                    mvs=collector.mvs,
+                    return_last=collector.return_last,
+                )
+        except PortamodelError:
+            raise
+        except (IndexError, ValueError, TypeError, KeyError):  # unusual input: lxml and the general path decide
+            tree = None
+        if tree is not None:
+            raw.fast += 1
+            return tree
+        # the region as lxml elements, parsed at the same depth as in the document
+        depth = sum(1 for _ in tm.iterancestors()) + 1
+        wrapped = b"<w>" * depth + bytes(raw.data[a:b]) + b"</w>" * depth
+        parser = self._etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=self.limits.huge_tree, remove_comments=True, remove_pis=True
+        )
+        try:
+            el = self._etree.fromstring(wrapped, parser)
+        except self._etree.XMLSyntaxError:
+            raise _Fallback from None
+        for _ in range(depth):
+            if len(el) != 1:
+                raise _Fallback
+            el = el[0]
+        if not isinstance(el.tag, str) or local_name(el.tag) != "Node":
+            raise _Fallback
+        tm.replace(placeholder, el)
+        return None
 
     # document-level dictionaries (complete once a model starts: they come first)
     def data_fields(self) -> dict[str, Any]:
@@ -187,11 +255,79 @@ def _global_defs(root: Elem) -> dict[str, Elem]:
     return {d.get("name", ""): d for d in td.findall("DerivedField")} if td is not None else {}
 
 
+class _RawDoc:
+    """The raw bytes of a document read by the raw-byte path, and its cut regions."""
+
+    def __init__(self, data: bytes | bytearray, cut: Split) -> None:
+        self.data = data
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        self.regions = cut.regions
+        self.marker = cut.marker
+        self.used = [False] * len(cut.regions)
+        self.fast = 0  # regions converted straight from bytes
+
+
+#: Regions converted by the raw-byte path in the last read, and trees converted by the vectorised
+#: converter from lxml elements (tests check which path was taken).
+last_raw_regions = 0
+last_fast_trees = 0
+
+
+def _load_bytes(source: bytes | Path, max_bytes: int) -> bytes | bytearray | None:
+    """The whole (decompressed) document, or None to leave errors to the ordinary path."""
+    try:
+        if isinstance(source, Path):
+            with open(source, "rb") as fh:
+                magic = fh.read(2)
+                size = os.fstat(fh.fileno()).st_size
+            if magic != b"\x1f\x8b":
+                return source.read_bytes() if size <= max_bytes else None
+        elif bytes(source[:2]) != b"\x1f\x8b":
+            return source
+        data = bytearray()
+        for chunk in read_chunks(source, max_bytes):
+            data += chunk
+        return data
+    except (OSError, PortamodelError):
+        return None
+
+
+def _read_raw(source: bytes | Path, lim: Limits) -> Model | None:
+    """The raw-byte path (``_raw.py``), or None when it does not apply."""
+    global last_raw_regions
+    data = _load_bytes(source, lim.max_bytes)
+    if data is None:
+        return None
+    cut = split_document(data)
+    if cut is None:
+        return None
+    info = _DocInfo(lim)
+    info.raw = _RawDoc(data, cut)
+    try:
+        root = parse(cut.skeleton, limits=lim, on_tree=info.on_tree)
+        if not all(info.raw.used):
+            return None  # a region did not end up as a TreeModel's root Node
+        model = _convert(root, info)
+    except (_Fallback, PortamodelError, RecursionError):
+        return None  # the ordinary path reads it (and reports errors with their original lines)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):  # pragma: no cover - a reader bug
+        return None
+    last_raw_regions = info.raw.fast
+    return model
+
+
 def read_pmml(source: bytes | Path, *, huge_tree: bool = False, limits: Limits | None = None) -> Model:
     """Read a PMML document (see :func:`portamodel.formats.pmml.read`)."""
+    global last_raw_regions, last_fast_trees
     lim = limits or Limits(huge_tree=huge_tree)
+    last_raw_regions = last_fast_trees = 0
+    if USE_FAST_PATH and USE_RAW_PATH:
+        model = _read_raw(source, lim)
+        if model is not None:
+            return model
     info = _DocInfo(lim)
     root = parse(source, limits=lim, on_tree=info.on_tree)
+    last_fast_trees = info.fast_trees
     where = str(source) if isinstance(source, Path) else "input"
     try:
         return _convert(root, info)

@@ -1,0 +1,291 @@
+"""The raw-byte PMML fast path (``formats/pmml/_raw.py``) against the ordinary lxml path.
+
+Every test reads the same bytes twice, once with the raw path and once with it switched off
+(``_reader.USE_RAW_PATH = False``), and demands the same outcome: ``==`` models, or a
+PortamodelError from both. ``_reader.last_raw_regions`` says how many tree regions the last read
+converted straight from bytes, so tests can fail if the fast path silently stops being taken.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from portamodel.errors import PortamodelError
+from portamodel.formats import pmml
+from portamodel.formats.pmml import _raw, _reader
+from strategies import tree_models
+
+DATA = Path(__file__).parent / "data" / "pmml"
+FIXTURES = sorted(DATA.glob("*.pmml")) + sorted((DATA / "handwritten").glob("*.pmml"))
+TREE_FIXTURES = [p for p in FIXTURES if b"<TreeModel" in p.read_bytes() and "handwritten" not in p.parts]
+
+
+def _outcome(source: Any, raw: bool) -> tuple[str, Any]:
+    old = _reader.USE_RAW_PATH
+    _reader.USE_RAW_PATH = raw
+    try:
+        return "ok", pmml.read(source)
+    except PortamodelError as exc:
+        return "error", exc
+    finally:
+        _reader.USE_RAW_PATH = old
+
+
+def _agree(source: Any) -> tuple[str, Any]:
+    """Read ``source`` both ways; they must agree. Returns the raw path's outcome and the number
+    of regions it converted from bytes (``_reader.last_fast_trees`` is then the ordinary path's
+    count of trees converted by the vectorised converter)."""
+    fast = _outcome(source, True)
+    regions = _reader.last_raw_regions
+    slow = _outcome(source, False)
+    assert fast[0] == slow[0], (fast, slow)
+    if fast[0] == "ok":
+        assert fast[1] == slow[1]
+    else:
+        assert type(fast[1]) is type(slow[1]), (fast, slow)
+        assert str(fast[1]) == str(slow[1])
+    return fast[0], regions
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_fixture_same_model_both_paths(path: Path) -> None:
+    assert _agree(path)[0] == "ok"
+    assert _agree(path.read_bytes())[0] == "ok"
+
+
+@pytest.mark.parametrize("path", TREE_FIXTURES, ids=lambda p: p.name)
+def test_fast_path_taken_for_sklearn2pmml_trees(path: Path, tmp_path: Path) -> None:
+    data = path.read_bytes()
+    n_trees = len(re.findall(rb"<TreeModel[\s>]", data))
+    assert n_trees > 0
+    assert _agree(path) == ("ok", n_trees)
+    gz = tmp_path / (path.name + ".gz")
+    gz.write_bytes(gzip.compress(data))
+    assert _agree(gz) == ("ok", n_trees)
+
+
+def test_switch_really_switches() -> None:
+    path = DATA / "random_forest_classifier.pmml"
+    _outcome(path, False)
+    assert _reader.last_raw_regions == 0
+    _outcome(path, True)
+    assert _reader.last_raw_regions > 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tree_models(max_trees=3, max_depth=4))
+def test_written_models_same_both_paths(model: Any) -> None:
+    data = pmml.write(model, on_loss="ignore")
+    kind, regions = _agree(data)
+    assert kind == "ok"
+    # every tree the vectorised converter takes from lxml elements, the raw scanner takes from bytes
+    assert regions == _reader.last_fast_trees
+
+
+# -- mutations of tree regions ------------------------------------------------------------------
+
+SEED = (DATA / "gradient_boosting_multiclass.pmml").read_bytes()
+SEED_SMALL = (DATA / "decision_tree_classifier.pmml").read_bytes()
+
+INSERTS = [b">", b"<", b'"', b"/", b"'", b"&", b"&amp;", b"&#60;", b"<!-- c -->", b"<![CDATA[x]]>", b"<?pi x?>", b"\x00", b"\x01",
+           b"\x1f", b"\xff", b"\xc3", b"\xef\xbf\xbe", b"text", b"=", b" ", b"\t", b"\n", b"</Node>", b"<Node>", b"<True/>",
+           b'<Extension name="a"/>', b'<CompoundPredicate booleanOperator="and"/>', b"x:", b'xmlns="urn:x" ', b'xmlns:p="urn:p" ',
+           b"]]>", b"\xc3\xa9", b"\r\n"]  # fmt: skip
+
+
+def _regions(data: bytes) -> list[tuple[int, int]]:
+    cut = _raw.split_document(data)
+    assert cut is not None
+    return cut.regions
+
+
+@st.composite
+def mutations(draw: st.DrawFn, data: bytes) -> bytes:
+    regions = _regions(data)
+    a, b = draw(st.sampled_from(regions))
+    kind = draw(st.sampled_from(["insert", "delete", "duplicate", "swap_end", "dup_attr", "replace_byte", "attr_value"]))
+    if kind in ("insert", "delete", "duplicate", "replace_byte"):
+        targets = draw(st.sampled_from(["any", "<", ">", '"', "/", "=", " "]))
+        if targets == "any":
+            i = draw(st.integers(a, b - 1))
+        else:
+            where = [m.start() for m in re.finditer(re.escape(targets.encode()), data[a:b])]
+            i = a + draw(st.sampled_from(where)) if where else a
+        if kind == "insert":
+            return data[:i] + draw(st.sampled_from(INSERTS)) + data[i:]
+        if kind == "delete":
+            return data[:i] + data[i + 1 :]
+        if kind == "duplicate":
+            return data[:i] + data[i : i + 1] + data[i:]
+        return data[:i] + bytes([draw(st.integers(0, 255))]) + data[i + 1 :]
+    if kind == "swap_end":
+        ends = [m.start() for m in re.finditer(rb"</Node", data[a:b])]
+        i = a + draw(st.sampled_from(ends))
+        name = draw(st.sampled_from([b"</True", b"</Nodes", b"</Nod", b"</node", b"</SimplePredicate", b"</x:Node"]))
+        return data[:i] + name + data[i + 6 :]
+    if kind == "dup_attr":
+        attrs = [m for m in re.finditer(rb' ([A-Za-z]+)="[^"]*"', data[a:b])]
+        m = draw(st.sampled_from(attrs))
+        return data[: a + m.end()] + b" " + m.group(0)[1:] + data[a + m.end() :]
+    attrs = [m for m in re.finditer(rb'="([^"]*)"', data[a:b])]
+    m = draw(st.sampled_from(attrs))
+    value = draw(st.sampled_from([b"", b"1e400", b"nan", b"abc", b"a b", b"&lt;", b"\t1", b"x\n", b"\xe9", b"1 ", b"'1'", b"-0", b"0x1"]))
+    return data[: a + m.start(1)] + value + data[a + m.end(1) :]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_mutated_regions_agree(data: st.DataObject) -> None:
+    seed = data.draw(st.sampled_from([SEED, SEED_SMALL]))
+    mutated = data.draw(mutations(seed))
+    _agree(mutated)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_twice_mutated_regions_agree(data: st.DataObject) -> None:
+    once = data.draw(mutations(SEED_SMALL))
+    try:
+        twice = data.draw(mutations(once))
+    except AssertionError:  # the first mutation made the document ineligible for cutting
+        twice = once
+    _agree(twice)
+
+
+# -- hand-written cases ------------------------------------------------------------------------
+
+HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">'
+    b'<DataDictionary><DataField name="x" optype="continuous" dataType="double"/>'
+    b'<DataField name="y" optype="continuous" dataType="double"/></DataDictionary>'
+    b'<TreeModel functionName="regression"><MiningSchema><MiningField name="x"/>'
+    b'<MiningField name="y" usageType="target"/></MiningSchema>\n'
+)
+TREE = (
+    b'<Node>\n\t<True/>\n\t<Node score="1.5">\n\t\t<SimplePredicate field="x" operator="lessOrEqual" value="0.5"/>\n\t</Node>\n'
+    b'\t<Node score="2.5"><True/></Node>\n</Node>'
+)
+TAIL = b"\n</TreeModel></PMML>"
+
+
+def test_handwritten_tree_takes_fast_path() -> None:
+    kind, regions = _agree(HEAD + TREE + TAIL)
+    assert (kind, regions) == ("ok", 1)
+    model = pmml.read(HEAD + TREE + TAIL)
+    assert model.predict([[0.0], [1.0]]).ravel().tolist() == [1.5, 2.5]
+
+
+MALFORMED = {
+    "unclosed": TREE[:-7],
+    "extra_end": TREE + b"</Node>",
+    "wrong_end_name": TREE.replace(b"</Node>\n</Node>", b"</Node>\n</Nodes>"),
+    "unquoted": TREE.replace(b'score="1.5"', b"score=1.5"),
+    "attr_without_value": TREE.replace(b'score="1.5"', b"score"),
+    "no_space_between_attrs": TREE.replace(b'operator="lessOrEqual" value', b'operator="lessOrEqual"value'),
+    "duplicate_attr": TREE.replace(b'score="1.5"', b'score="1.5" score="2"'),
+    "lt_in_value": TREE.replace(b'value="0.5"', b'value="<0.5"'),
+    "control_byte": TREE.replace(b"<True/>", b"<True/>\x01", 1),
+    "bad_utf8": TREE.replace(b'score="1.5"', b'score="\xff"'),
+    "undefined_entity": TREE.replace(b'value="0.5"', b'value="&x;"'),
+    "slash_in_end_tag": TREE.replace(b"</Node>\n</Node>", b"</Node/>\n</Node>"),
+    "name_starts_with_digit": TREE.replace(b"<True/>", b"<1True/>", 1),
+    "space_after_lt": TREE.replace(b"<True/>", b"< True/>", 1),
+    "unterminated_value": TREE.replace(b'value="0.5"/>', b'value="0.5/>'),
+    "attr_on_end_tag": TREE.replace(b"</Node>\n</Node>", b'</Node a="1">\n</Node>'),
+    "leaf_not_closed": TREE.replace(b"<True/>", b"<True>", 1),
+    "double_equals": TREE.replace(b'score="1.5"', b'score=="1.5"'),
+    "double_slash": TREE.replace(b"<True/>", b"<True//>", 1),
+    "slash_slash_end": TREE.replace(b"</Node>\n</Node>", b"<//Node>\n</Node>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_region_raises_with_location(name: str) -> None:
+    doc = HEAD + MALFORMED[name] + TAIL
+    kind, _ = _agree(doc)
+    assert kind == "error"
+    with pytest.raises(PortamodelError) as info:
+        pmml.read(doc)
+    assert info.value.location, name
+
+
+def test_scanner_refuses_malformed_regions() -> None:
+    """The scanner itself never accepts a malformed region (not only lxml after it)."""
+    for name, tree in MALFORMED.items():
+        assert _raw.scan_region(np.frombuffer(tree, dtype=np.uint8)) is None, name
+    assert _raw.scan_region(np.frombuffer(TREE, dtype=np.uint8)) is not None
+
+
+UNUSUAL = {
+    "comment_elsewhere": (HEAD.replace(b"<DataDictionary>", b"<!-- hi --><DataDictionary>") + TREE + TAIL, 0),
+    "pi_elsewhere": (HEAD.replace(b"<DataDictionary>", b"<?pi x?><DataDictionary>") + TREE + TAIL, 0),
+    "latin1": (HEAD.replace(b"UTF-8", b"ISO-8859-1") + TREE + TAIL, 0),
+    "entity_in_region": (HEAD + TREE.replace(b'score="1.5"', b'score="&#49;.5"') + TAIL, 0),
+    "apostrophes": (HEAD + TREE.replace(b'score="1.5"', b"score='1.5'") + TAIL, 0),
+    "tabs_in_markup": (HEAD + TREE.replace(b'<Node score="1.5">', b'<Node\tscore="1.5"\n>') + TAIL, 1),
+    "empty_value": (HEAD + TREE.replace(b'<Node score="2.5">', b'<Node id="" score="2.5">') + TAIL, 1),
+    "compound_predicate": (
+        HEAD
+        + TREE.replace(
+            b'<SimplePredicate field="x" operator="lessOrEqual" value="0.5"/>',
+            b'<CompoundPredicate booleanOperator="or"><SimplePredicate field="x" operator="lessOrEqual" value="0.5"/>'
+            b'<SimplePredicate field="x" operator="isMissing"/></CompoundPredicate>',
+        )
+        + TAIL,
+        0,
+    ),
+    "extension_in_node": (HEAD + TREE.replace(b"<True/>", b'<True/><Extension name="a" value="b"/>', 1) + TAIL, 0),
+    "prefixed_pmml": (
+        HEAD.replace(b'<PMML xmlns="http://www.dmg.org/PMML-4_4"', b'<PMML xmlns="http://www.dmg.org/PMML-4_4" xmlns:p="urn:p"')
+        + TREE.replace(b"<True/>", b'<True p:a="1"/>', 1)
+        + TAIL,
+        0,
+    ),
+    "foreign_default_namespace": (HEAD + TREE.replace(b"<Node>", b'<Node xmlns="urn:other">', 1) + TAIL, 0),
+    "two_root_nodes": (HEAD + TREE + TREE + TAIL, 0),
+    "text_in_node": (HEAD + TREE.replace(b"<True/>", b"<True/>hello", 1) + TAIL, 0),
+    "node_in_extension_first": (HEAD + b'<Extension><Node score="9"><True/></Node></Extension>' + TREE + TAIL, 0),
+    "non_ascii_category": (HEAD + TREE.replace(b'<Node score="2.5">', b'<Node id="\xc3\xa9t\xc3\xa9" score="2.5">') + TAIL, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNUSUAL))
+def test_unusual_documents_agree(name: str) -> None:
+    doc, fast_regions = UNUSUAL[name]
+    kind, regions = _agree(doc)
+    assert regions == fast_regions, kind
+
+
+def test_deep_region_leaves_limits_to_lxml() -> None:
+    depth = 300
+    tree = b"<Node><True/>" + b'<Node score="1"><True/>' * depth + b"</Node>" * depth + b"</Node>"
+    doc = HEAD + tree + TAIL
+    kind, regions = _agree(doc)
+    assert (kind, regions) == ("error", 0)  # libxml2's depth limit, as on the ordinary path
+    with pytest.raises(PortamodelError, match="huge_tree"):
+        pmml.read(doc)
+
+
+def test_placeholder_marker_in_document_is_harmless() -> None:
+    """A document that itself contains a region-like marker attribute is never confused with one."""
+    doc = HEAD + TREE.replace(b"<Node>", b'<Node portamodel_region_0000000000000000="0">', 1) + TAIL
+    _agree(doc)
+
+
+def test_region_scan_is_region_local() -> None:
+    """Scanning works on any slice of a larger buffer (offsets are region-relative)."""
+    data = HEAD + TREE + TAIL
+    (a, b), = _regions(data)  # fmt: skip
+    assert data[a:b] == TREE
+    tags = _raw.scan_region(np.frombuffer(data, dtype=np.uint8)[a:b])
+    assert tags is not None
+    _, v0, v1 = tags.attr(b"score", 0)
+    assert [TREE[i:j] for i, j in zip(v0.tolist(), v1.tolist())] == [b"1.5", b"2.5"]
