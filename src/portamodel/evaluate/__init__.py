@@ -48,12 +48,17 @@ __all__ = ["Plan", "get_plan", "outputs", "predict", "predict_proba"]
 
 
 def _threads(options: dict[str, Any]) -> int | None:
+    threads = options.pop("threads", None)
     if options:
-        threads = options.pop("threads", None)
-        if options:
-            raise InputError(f"unknown option(s): {', '.join(sorted(options))}")
-        return check_threads(threads)
-    return None
+        raise InputError(f"unknown option(s): {', '.join(sorted(options))}")
+    if threads is None or (type(threads) is int and threads > 0):
+        return threads
+    return check_threads(threads)
+
+
+def _plan(model: Model) -> Plan:
+    plan = model._cache.get("plan")
+    return plan if plan is not None else get_plan(model)  # type: ignore[no-any-return]
 
 
 def outputs(model: Model, X: Any, *, threads: int | None = None) -> NDArray[np.float64]:
@@ -68,11 +73,7 @@ def predict_proba(model: Model, X: Any, **options: Any) -> NDArray[np.float64]:
     tree, missing inputs to a linear model) are NaN. A regression model raises
     :class:`~portamodel.errors.InputError`: there are no probabilities to give.
     """
-    threads = _threads(options)
-    plan = get_plan(model)
-    if plan.task != "classification":
-        raise InputError("predict_proba needs a classifier; this model is a regression (use predict)")
-    return _probabilities(plan, plan.outputs(X, threads))
+    return _plan(model).predict_proba(X, _threads(options) if options else None)
 
 
 def predict(model: Model, X: Any, **options: Any) -> NDArray[Any]:
@@ -82,44 +83,4 @@ def predict(model: Model, X: Any, **options: Any) -> NDArray[Any]:
     labels' type: int64 for integer classes, float64 for float classes, bool for booleans, object
     for strings or mixed types. A row whose probabilities are NaN gets ``None`` (object array).
     """
-    threads = _threads(options)
-    plan = get_plan(model)
-    out = plan.outputs(X, threads)
-    if plan.task == "regression":
-        return np.ascontiguousarray(out[:, 0])
-    return _labels(plan, _probabilities(plan, out))
-
-
-def _probabilities(plan: Plan, out: NDArray[np.float64]) -> NDArray[np.float64]:
-    if out.shape[1] == 1 and len(plan.classes) == 2:
-        return np.concatenate((1.0 - out, out), axis=1)
-    return out
-
-
-def _label_dtype(classes: tuple[Any, ...]) -> Any:
-    if all(isinstance(c, bool) for c in classes):
-        return np.bool_
-    if all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
-        return np.int64
-    if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in classes):
-        return np.float64
-    return object
-
-
-def _labels(plan: Plan, proba: NDArray[np.float64]) -> NDArray[Any]:
-    classes = plan.classes
-    dtype = _label_dtype(classes)
-    table = np.empty(len(classes), dtype=object)
-    table[:] = list(classes)
-    idx = np.argmax(proba, axis=1) if proba.shape[0] else np.zeros(0, dtype=np.intp)
-    bad = np.isnan(proba).any(axis=1)
-    if bad.any():
-        labels = table[idx]
-        labels[bad] = None
-        return labels
-    if dtype is not object:
-        try:
-            return np.array(classes, dtype=dtype)[idx]
-        except OverflowError:  # integers beyond int64
-            pass
-    return table[idx]
+    return _plan(model).predict(X, _threads(options) if options else None)

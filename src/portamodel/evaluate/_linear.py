@@ -1,5 +1,10 @@
 """Linear models: ``normalize(X @ coefficients.T + intercepts)``.
 
+One BLAS call (``ndarray.dot`` when :func:`~._transforms.dot_is_exact`: the method skips numpy's
+function dispatch, which costs more than the product itself for one row; ``@`` otherwise), the
+intercepts added out of place for small results and in place
+for large ones, the link applied under one :func:`~._transforms.silenced` error state.
+
 >>> from portamodel.ir import LinearModel
 >>> f = compile_linear(LinearModel(features=("a",), coefficients=[[2.0]], intercepts=[1.0]))
 >>> f(np.array([[1.0], [3.0]])).tolist()
@@ -14,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..ir import LinearModel
-from ._transforms import QUIET_NORMALIZATIONS
+from ._transforms import IN_PLACE_FROM, QUIET_NORMALIZATIONS, dot_is_exact, silenced
 
 __all__ = ["compile_linear"]
 
@@ -24,13 +29,17 @@ F64 = NDArray[np.float64]
 def compile_linear(est: LinearModel) -> Callable[[F64], F64]:
     """A function from the feature matrix ``(n, n_features)`` to outputs ``(n, n_outputs)``."""
     coef_t = np.ascontiguousarray(est.coefficients.T)
-    intercepts = est.intercepts
+    # one output: a Python float adds faster than a one-element array (same bits)
+    intercepts = float(est.intercepts[0]) if est.intercepts.shape[0] == 1 else est.intercepts
     link = QUIET_NORMALIZATIONS[est.normalization]
 
-    def run(X: F64) -> F64:
-        with np.errstate(all="ignore"):  # one errstate for the whole call (each costs microseconds)
-            scores = X @ coef_t
-            scores += intercepts
-            return link(scores)
+    use_dot = dot_is_exact(coef_t)
 
-    return run
+    def run(X: F64) -> F64:
+        scores = X.dot(coef_t) if use_dot else X @ coef_t
+        if scores.size < IN_PLACE_FROM:
+            return link(scores + intercepts)
+        scores += intercepts
+        return link(scores)
+
+    return silenced(run)

@@ -1,5 +1,15 @@
 """Multi-layer perceptrons: ``activation(x @ weights + biases)`` layer after layer.
 
+Small batches (one row, a few rows) run each layer as plain expressions: one BLAS call
+(``ndarray.dot``, which skips numpy's function dispatch, when :func:`~._transforms.dot_is_exact`;
+``@`` otherwise), the bias added out of place, the activation. Large batches run in blocks of
+:data:`BLOCK_ROWS` rows through per-call buffers that stay in cache: each product is written into
+its buffer (``out=``) and the bias and activation applied in place, the last layer straight into
+the result. The products are numpy's (``@`` for blocks, as scikit-learn computes them; ``dot``
+gives the same bits for one row). Rows in a block's remainder may round differently in the last
+bit than in one whole-batch product (BLAS edge kernels); tests/test_call_paths.py holds them to
+1e-13 of scikit-learn.
+
 >>> from portamodel.ir import MLP, DenseLayer
 >>> f = compile_mlp(MLP(features=("a",), layers=(DenseLayer(weights=[[1.0, -1.0]], biases=[0.0, 0.0], activation="relu"),)))
 >>> f(np.array([[2.0]])).tolist()
@@ -14,41 +24,58 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..ir import MLP
-from ._transforms import QUIET_ACTIVATIONS
+from ._transforms import IN_PLACE_FROM, QUIET_ACTIVATIONS, dot_is_exact, silenced
 
-__all__ = ["compile_mlp"]
+__all__ = ["BLOCK_ROWS", "compile_mlp"]
 
 F64 = NDArray[np.float64]
 
-#: Hidden-activation values computed per block of rows (8 MiB of float64).
-CHUNK_VALUES = 1 << 20
+#: Rows per block of a large batch: the hidden activations of a block stay in the L2 cache.
+BLOCK_ROWS = 1024
 
 
 def compile_mlp(est: MLP) -> Callable[[F64], F64]:
     """A function from the feature matrix ``(n, n_features)`` to outputs ``(n, n_outputs)``."""
     layers = [(layer.weights, layer.biases, _activation(layer.activation, layer.alpha)) for layer in est.layers]
-    widest = max(int(layer.weights.shape[1]) for layer in est.layers)
-    # rows per block so that one hidden activation matrix stays near CHUNK_VALUES float64s
-    block = max(1, CHUNK_VALUES // widest)
+    exact = [dot_is_exact(w) for w, _, _ in layers]
+    small_layers = [(w, b, act, use_dot) for (w, b, act), use_dot in zip(layers, exact)]
+    widest = max(w.shape[1] for w, _, _ in layers)
+    hidden = layers[:-1]
+    w_last, b_last, act_last = layers[-1]
+    n_out = est.n_outputs
 
-    def forward(X: F64) -> F64:
+    def small(X: F64) -> F64:
         h = X
-        for w, b, act in layers:
-            h = h @ w  # a fresh array: large activations work in place
-            h += b
-            h = act(h)
+        for w, b, act, use_dot in small_layers:
+            h = act((h.dot(w) if use_dot else h @ w) + b)
         return h
 
-    def run(X: F64) -> F64:
-        with np.errstate(all="ignore"):  # one errstate for the whole call (each costs microseconds)
-            if X.shape[0] <= block:
-                return forward(X)
-            out = np.empty((X.shape[0], est.n_outputs))
-            for lo in range(0, X.shape[0], block):  # bounded memory for huge batches
-                out[lo : lo + block] = forward(X[lo : lo + block])
-            return out
+    def blocked(X: F64) -> F64:
+        n = X.shape[0]
+        out = np.empty((n, n_out))
+        buffers = [np.empty((min(n, BLOCK_ROWS), w.shape[1])) for w, _, _ in hidden]
+        for lo in range(0, n, BLOCK_ROWS):
+            hi = min(lo + BLOCK_ROWS, n)
+            h = X[lo:hi]
+            for (w, b, act), buf in zip(hidden, buffers):
+                z = buf[: hi - lo]
+                np.matmul(h, w, out=z)
+                z += b
+                h = act(z)
+            z = out[lo:hi]
+            np.matmul(h, w_last, out=z)
+            z += b_last
+            a = act_last(z)
+            if a is not z:
+                z[...] = a
+        return out
 
-    return run
+    def run(X: F64) -> F64:
+        if X.shape[0] * widest < IN_PLACE_FROM:
+            return small(X)
+        return blocked(X)
+
+    return silenced(run)
 
 
 def _activation(name: str, alpha: float) -> Callable[[F64], F64]:

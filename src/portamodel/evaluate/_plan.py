@@ -3,7 +3,12 @@
 The plan is cached in ``model._cache["plan"]``; each call then only coerces the inputs and runs
 numpy kernels. A model without steps whose inputs are all plain numbers has a fast path: a 2-D
 numeric array of the right width goes straight to the estimator (cast to float64 and the columns
-put in the estimator's order only when needed), without the per-column coercion.
+put in the estimator's order only when needed), without the per-column coercion; a C-contiguous
+float64 array that needs neither is passed through as it is (kernels never write to their input).
+
+:meth:`Plan.predict` and :meth:`Plan.predict_proba` finish the outputs with tables built once
+(labels in their dtype), and a single row is finished with Python scalars, which costs less than
+numpy's per-call overhead on one-element arrays (same comparisons, same bits).
 
 Tree ensembles use :class:`~._forest.PerfectForest` when every split is an ordered comparison and
 the trees are not too deep, :class:`~._forest.PointerForest` for deeper ones with ordered splits
@@ -13,13 +18,14 @@ splits, ``==``/``!=``); all run over row chunks, optionally on several threads.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import IRValidationError
+from ..errors import InputError, IRValidationError
 from ..ir import MLP, LinearModel, Model, TreeEnsemble
 from ._forest import PerfectForest, PointerForest
 from ._inputs import coerce_inputs
@@ -35,6 +41,8 @@ CHUNK_PAIRS = 1 << 15
 __all__ = ["Plan", "get_plan"]
 
 F64 = NDArray[np.float64]
+
+_F64 = np.dtype(np.float64)
 
 
 class Plan:
@@ -76,6 +84,7 @@ class Plan:
         self.task = model.target.task
         self.classes = model.target.classes
         self._compile_fast_inputs(model)
+        self._compile_labels()
 
     def _compile_fast_inputs(self, model: Model) -> None:
         """Decide whether a plain numeric 2-D array can skip the per-column coercion."""
@@ -83,16 +92,36 @@ class Plan:
         plain = not model.steps and all(f.is_numeric and (not f.values or f.optype == "continuous") for f in model.inputs)
         names = [f.name for f in model.inputs]
         self.fast = plain and set(self.features) <= set(names)
+        self.fast_columns: list[int] | None = None
+        self.fast_round: list[int] = []
+        self.direct = False  # a C-contiguous float64 array is the feature matrix itself
         if not self.fast:
             return
         cols = [names.index(name) for name in self.features]
-        self.fast_columns: list[int] | None = None if cols == list(range(self.n_inputs)) else cols
-        rounded = [j for j, name in enumerate(self.features) if model.inputs[names.index(name)].dtype == "float"]
-        self.fast_round: list[int] = rounded
+        self.fast_columns = None if cols == list(range(self.n_inputs)) else cols
+        self.fast_round = [j for j, name in enumerate(self.features) if model.inputs[names.index(name)].dtype == "float"]
+        self.direct = self.fast_columns is None and not self.fast_round
+
+    def _compile_labels(self) -> None:
+        """Label tables: ``label_table`` in the labels' dtype (object when they have none)."""
+        classes = self.classes
+        self.binary = self.task == "classification" and len(classes) == 2 and self.n_outputs == 1
+        objects = np.empty(len(classes), dtype=object)
+        objects[:] = list(classes)
+        self.object_table = objects
+        self.label_table = objects
+        dtype = _label_dtype(classes)
+        if dtype is not object:
+            with contextlib.suppress(OverflowError):  # integers beyond int64 stay objects
+                self.label_table = np.array(classes, dtype=dtype)
 
     def feature_matrix(self, X: Any) -> F64 | None:
         """The estimator's input for a plain numeric 2-D array ``X``, or None (take the general path)."""
-        if not self.fast or type(X) is not np.ndarray or X.ndim != 2 or X.shape[1] != self.n_inputs or X.dtype.kind not in "fiub":
+        if type(X) is not np.ndarray or not self.fast or X.ndim != 2 or X.shape[1] != self.n_inputs:
+            return None
+        if X.dtype is _F64 and self.direct and X.flags.c_contiguous:
+            return X
+        if X.dtype.kind not in "fiub":
             return None
         original = X
         if self.fast_columns is not None:
@@ -116,6 +145,16 @@ class Plan:
 
     def outputs(self, X: Any, threads: int | None = None) -> F64:
         """Estimator outputs after the output transform, shape ``(n, n_outputs)``."""
+        if (
+            not self.n_trees
+            and self.direct
+            and type(X) is np.ndarray
+            and X.dtype is _F64
+            and X.ndim == 2
+            and X.shape[1] == self.n_inputs
+            and X.flags.c_contiguous
+        ):
+            return self.estimator(X)  # the common case first, checked inline
         feats = self.feature_matrix(X)
         if feats is None:
             env, n = self.columns(X)
@@ -130,6 +169,69 @@ class Plan:
         if threads is None:
             threads = default_threads(n, self.n_trees)
         return run_chunks(self.estimator, feats, rows_per_chunk=self.rows_per_chunk, threads=threads)
+
+    def predict(self, X: Any, threads: int | None = None) -> NDArray[Any]:
+        """Regression values or class labels (see :func:`portamodel.evaluate.predict`)."""
+        out = self.outputs(X, threads)
+        if self.task == "regression":
+            return out.reshape(-1) if out.shape[1] == 1 and out.flags.c_contiguous else np.ascontiguousarray(out[:, 0])
+        return self.labels(out)
+
+    def predict_proba(self, X: Any, threads: int | None = None) -> F64:
+        """Class probabilities (see :func:`portamodel.evaluate.predict_proba`)."""
+        if self.task != "classification":
+            raise InputError("predict_proba needs a classifier; this model is a regression (use predict)")
+        out = self.outputs(X, threads)
+        if not self.binary:
+            return out
+        if out.shape[0] == 1:
+            p = out.item()
+            return np.array([[1.0 - p, p]])
+        return np.concatenate((1.0 - out, out), axis=1)
+
+    def labels(self, out: F64) -> NDArray[Any]:
+        """Labels from classifier outputs: ``classes[argmax(probabilities)]``, None for NaN rows."""
+        n = out.shape[0]
+        if n == 1:  # Python scalars: the same comparisons as argmax (first maximum wins)
+            if self.binary:
+                p = out.item()
+                if p != p:
+                    return _one_none()
+                i = 1 if 1.0 - p < p else 0
+            else:
+                row = out[0].tolist()
+                if any(v != v for v in row):
+                    return _one_none()
+                i = row.index(max(row))
+            return self.label_table[i : i + 1].copy()
+        if self.binary:
+            col = out[:, 0]
+            idx = np.less(1.0 - col, col).view(np.uint8)  # argmax of [1 - p, p]
+            bad = np.isnan(col)
+        else:
+            idx = np.argmax(out, axis=1) if n else np.zeros(0, dtype=np.intp)
+            bad = np.isnan(out).any(axis=1)  # type: ignore[assignment]
+        if bad.any():
+            labels = self.object_table[idx]
+            labels[bad] = None
+            return labels
+        return self.label_table[idx]  # type: ignore[no-any-return]
+
+
+def _one_none() -> NDArray[Any]:
+    out = np.empty(1, dtype=object)
+    out[0] = None
+    return out
+
+
+def _label_dtype(classes: tuple[Any, ...]) -> Any:
+    if all(isinstance(c, bool) for c in classes):
+        return np.bool_
+    if all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
+        return np.int64
+    if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in classes):
+        return np.float64
+    return object
 
 
 def get_plan(model: Model) -> Plan:

@@ -1,0 +1,288 @@
+"""The short call paths of linear models and MLPs agree with the general path, exactly.
+
+A C-contiguous float64 array of the right width goes straight to the kernel; other arrays are
+cast / reordered / rounded first; mappings and records take the per-column coercion. A single
+row is finished with Python scalars, batches with numpy; small MLP batches run layer by layer,
+large ones in blocks through reused buffers; ``ndarray.dot`` is used only when it is exact. All of
+these must give the same bits as the general path, keep NaN / inf semantics, never warn (warnings
+are errors here), never write to the caller's array, and refuse bad input with InputError.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+
+from portamodel.errors import InputError
+from portamodel.evaluate import get_plan, outputs
+from portamodel.evaluate._mlp import BLOCK_ROWS
+from portamodel.evaluate._transforms import dot_is_exact, silenced
+from portamodel.ir import MLP, DenseLayer, Field, LinearModel, Model, Target
+
+RNG = np.random.default_rng(5)
+N_IN = 4
+
+
+def _inputs(dtype: str = "double", order: tuple[int, ...] = (0, 1, 2, 3)) -> tuple[Field, ...]:
+    return tuple(Field(name=f"x{i}", dtype=dtype) for i in order)  # type: ignore[arg-type]
+
+
+def _linear(task: str, classes: tuple[Any, ...] = (), n_out: int = 1, normalization: str = "identity", **kw: Any) -> Model:
+    coef = RNG.standard_normal((n_out, N_IN))
+    target = Target(name="y", task=task, classes=classes)  # type: ignore[arg-type]
+    est = LinearModel(
+        features=tuple(f"x{i}" for i in range(N_IN)), coefficients=coef, intercepts=RNG.standard_normal(n_out), normalization=normalization
+    )
+    return Model(inputs=kw.get("inputs", _inputs()), target=target, estimator=est)
+
+
+def _mlp(task: str, classes: tuple[Any, ...] = (), n_out: int = 1, out_act: str = "identity", **kw: Any) -> Model:
+    sizes = (N_IN, 16, 8, n_out)
+    acts = (kw.get("hidden", "relu"), "tanh", out_act)
+    layers = tuple(
+        DenseLayer(weights=RNG.standard_normal((a, b)), biases=RNG.standard_normal(b), activation=act)  # type: ignore[arg-type]
+        for a, b, act in zip(sizes[:-1], sizes[1:], acts)
+    )
+    target = Target(name="y", task=task, classes=classes)  # type: ignore[arg-type]
+    return Model(
+        inputs=kw.get("inputs", _inputs()), target=target, estimator=MLP(features=tuple(f"x{i}" for i in range(N_IN)), layers=layers)
+    )
+
+
+MODELS = {
+    "linear": lambda **kw: _linear("regression", **kw),
+    "logistic": lambda **kw: _linear("classification", ("no", "yes"), normalization="logistic", **kw),
+    "softmax": lambda **kw: _linear("classification", (3, 1, 2), n_out=3, normalization="softmax", **kw),
+    "mlp": lambda **kw: _mlp("regression", **kw),
+    "mlp_binary": lambda **kw: _mlp("classification", (False, True), out_act="logistic", **kw),
+    "mlp_softmax": lambda **kw: _mlp("classification", (0.5, 1.5, 2.5), n_out=3, out_act="softmax", hidden="leaky_relu", **kw),
+}
+
+
+def _general(model: Model, X: np.ndarray, what: str) -> np.ndarray:
+    """The per-column path: a mapping of columns in the inputs' order."""
+    cols = {f.name: X[:, j] for j, f in enumerate(model.inputs)}
+    return getattr(model, what)(cols)  # type: ignore[no-any-return]
+
+
+def _what(model: Model) -> list[str]:
+    return ["predict", "predict_proba"] if model.task == "classification" else ["predict"]
+
+
+def _data(n: int) -> np.ndarray:
+    X = RNG.standard_normal((n, N_IN)) * 3
+    X[::7, 1] = np.nan  # missing values propagate
+    return X
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("n", [0, 1, 2, 5, BLOCK_ROWS + 37])
+def test_array_forms_agree_with_the_general_path(name: str, n: int) -> None:
+    model = MODELS[name]()
+    X = _data(n)
+    before = X.copy()
+    forms = {
+        "c": X,
+        "fortran": np.asfortranarray(X),
+        "strided": np.repeat(X, 2, axis=0)[::2],
+        "float32": X.astype(np.float32),
+        "big-endian": X.astype(">f8"),
+    }
+    for what in _what(model):
+        want = _general(model, X, what)
+        for form, arr in forms.items():
+            ref = _general(model, arr.astype(np.float64), what) if form == "float32" else want
+            got = getattr(model, what)(arr)
+            assert got.dtype == ref.dtype, (form, what)
+            np.testing.assert_array_equal(got, ref, err_msg=f"{form} {what}")
+        ints = (X * 10).round()
+        ints[np.isnan(ints)] = 0
+        np.testing.assert_array_equal(getattr(model, what)(ints.astype(np.int32)), _general(model, ints, what))
+    np.testing.assert_array_equal(X, before)  # the caller's array is never written to
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_single_rows_agree_with_batches_finish(name: str) -> None:
+    """The scalar finish of one row (labels, [1 - p, p]) equals the array finish of a batch on the same outputs."""
+    model = MODELS[name]()
+    plan = get_plan(model)
+    out = outputs(model, _data(40))
+    if model.task == "classification":
+        if out.shape[1] == 1:  # ties and NaN: p = 0.5 goes to classes[0] (first maximum), NaN to None
+            out = np.concatenate([out, [[0.5], [np.nan], [0.0], [1.0], [np.nextafter(0.5, 1.0)]]])
+        else:
+            out = np.concatenate([out, [[0.2, 0.4, 0.4], [np.nan, 0.5, 0.5], [0.0, -0.0, 0.0], [-0.0, 0.0, 0.0], [np.inf, np.inf, 1.0]]])
+        batch = plan.labels(out)
+        rows = [plan.labels(out[i : i + 1]) for i in range(out.shape[0])]
+        for i, row in enumerate(rows):
+            assert row.dtype == (object if row[0] is None else plan.label_table.dtype), i
+            assert row.shape == (1,)
+            assert row[0] == batch[i] or (row[0] is None and batch[i] is None), i
+    X = _data(30)
+    for what in _what(model):
+        batch = getattr(model, what)(X)
+        for i in range(X.shape[0]):
+            one = getattr(model, what)(X[i : i + 1])
+            assert one.dtype == batch.dtype or batch.dtype == object
+            if batch.dtype.kind == "f":
+                np.testing.assert_allclose(one[0], batch[i], rtol=1e-13, atol=1e-300)
+            else:
+                assert one[0] == batch[i] or (one[0] is None and batch[i] is None)
+
+
+def test_binary_labels_match_argmax_of_probabilities() -> None:
+    model = MODELS["logistic"]()
+    X = _data(300)
+    proba = model.predict_proba(X)
+    labels = model.predict(X)
+    nan = np.isnan(proba).any(axis=1)
+    want = np.array(model.classes, dtype=object)[np.argmax(proba, axis=1)]
+    want[nan] = None
+    assert labels.dtype == object and nan.any()
+    assert labels.tolist() == want.tolist()
+    ok = model.predict(X[~nan])
+    assert ok.dtype.kind == "U" or ok.dtype == object
+    assert ok.tolist() == want[~nan].tolist()
+
+
+@pytest.mark.parametrize(
+    "classes, dtype",
+    [
+        ((0, 7), np.int64),
+        ((0.5, 2.5), np.float64),
+        ((False, True), np.bool_),
+        (("a", "b"), object),
+        ((0, 2**70), object),
+        ((1, "b"), object),
+    ],
+)
+@pytest.mark.parametrize("n", [1, 3])
+def test_label_dtypes(classes: tuple[Any, ...], dtype: Any, n: int) -> None:
+    model = _linear("classification", classes, normalization="logistic")
+    got = model.predict(RNG.standard_normal((n, N_IN)))
+    assert got.dtype == dtype
+    assert set(got.tolist()) <= set(classes)
+    got[0] = classes[0]  # a fresh array, not a view of the plan's table
+    assert get_plan(model).label_table.tolist() == list(classes)
+
+
+def test_reordered_and_float_inputs_take_the_cast_path() -> None:
+    """Inputs in another order than the features, and dtype='float' inputs (rounded to float32)."""
+    for make in MODELS.values():
+        shuffled = make(inputs=_inputs(order=(2, 0, 3, 1)))
+        X = _data(9)
+        for what in _what(shuffled):
+            np.testing.assert_array_equal(getattr(shuffled, what)(X), _general(shuffled, X, what))
+        rounded = make(inputs=_inputs(dtype="float"))
+        X = _data(9) + 1e-9  # not representable in float32
+        for what in _what(rounded):
+            want = getattr(rounded, what)(X.astype(np.float32).astype(np.float64))
+            np.testing.assert_array_equal(getattr(rounded, what)(X), want)
+            np.testing.assert_array_equal(_general(rounded, X, what), want)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_bad_shapes_and_options_raise_input_error(name: str) -> None:
+    model = MODELS[name]()
+    for bad in (np.zeros((2, N_IN + 1)), np.zeros((1, N_IN - 1)), np.zeros(N_IN), np.zeros((1, 1, N_IN)), np.array([["a"] * N_IN])):
+        with pytest.raises(InputError):
+            model.predict(bad)
+    with pytest.raises(InputError, match=r"column|row|number"):
+        model.predict(np.array([["1", "2", "x", "4"]], dtype=object))
+    for threads in (0, -1, True, 1.5, "2"):
+        with pytest.raises(InputError, match="threads"):
+            model.predict(np.zeros((1, N_IN)), threads=threads)
+    with pytest.raises(InputError, match="unknown option"):
+        model.predict(np.zeros((1, N_IN)), thread=1)
+    X = _data(5)
+    for threads in (1, 2, np.int64(3), None):
+        np.testing.assert_array_equal(model.predict(X, threads=threads), model.predict(X))
+    if model.task == "regression":
+        with pytest.raises(InputError, match="regression"):
+            model.predict_proba(np.zeros((1, N_IN)))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("n", [1, 3, BLOCK_ROWS + 1])
+def test_overflow_stays_silent(name: str, n: int) -> None:
+    model = MODELS[name]()
+    X = np.full((n, N_IN), 1e308)
+    X[:, 1] = -1e308
+    X[0, 2] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for what in _what(model):
+            got = getattr(model, what)(X)
+            assert got.shape[0] == n
+            np.testing.assert_array_equal(got, _general(model, X, what))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_zero_weights_keep_nan_and_inf(n: int) -> None:
+    """``ndarray.dot`` may skip a zero factor: weights with zeros go through ``@`` so NaN * 0 stays NaN."""
+    reg = Target(name="y", task="regression")
+    inputs = _inputs()[:2]
+    for w in ([[0.0], [1.0]], [[0.0], [0.0]], [[2.0], [-0.0]]):
+        lin = Model(inputs=inputs, target=reg, estimator=LinearModel(features=("x0", "x1"), coefficients=np.array(w).T, intercepts=[0.0]))
+        mlp = Model(inputs=inputs, target=reg, estimator=MLP(features=("x0", "x1"), layers=(DenseLayer(weights=w, biases=[0.0]),)))
+        X = np.tile([[np.nan, 1.0], [1.0, np.inf], [2.0, 3.0]], (n, 1))
+        for model in (lin, mlp):
+            got = model.predict(X)
+            with np.errstate(invalid="ignore"):  # IEEE: nan * 0 = nan, inf * 0 = nan
+                want = (X * np.array(w)[:, 0]).sum(axis=1)
+            np.testing.assert_array_equal(got, want)
+    one = Model(inputs=inputs[:1], target=reg, estimator=LinearModel(features=("x0",), coefficients=[[0.0]], intercepts=[0.0]))
+    np.testing.assert_array_equal(one.predict(np.array([[np.inf]])), [np.nan])
+    np.testing.assert_array_equal(one.predict(np.array([[np.nan]])), [np.nan])
+
+
+def test_dot_is_exact_and_silenced() -> None:
+    assert dot_is_exact(np.ones((3, 2)))
+    assert not dot_is_exact(np.array([[1.0, 0.0]]))
+    assert not dot_is_exact(np.array([[1.0, -0.0]]))
+    assert not dot_is_exact(np.array([[1.0, np.inf]]))
+    f = silenced(lambda x: np.exp(x) * (x - x))  # overflow, then inf * 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(f(np.array([1000.0])))[0]
+        np.exp(np.array([1.0]))
+    with pytest.warns(RuntimeWarning):  # the error state is restored after the call
+        np.exp(np.array([1000.0]))
+    with pytest.raises(ZeroDivisionError):  # and after an exception
+        silenced(lambda x: 1 / 0)(np.zeros(1))
+    with pytest.warns(RuntimeWarning):
+        np.exp(np.array([1000.0]))
+
+
+def test_scikit_learn_fits_bit_for_bit() -> None:
+    """One row and batches (in and beyond one block) against scikit-learn's own predictions."""
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    import portamodel
+
+    X, y = make_regression(n_samples=BLOCK_ROWS + 300, n_features=12, random_state=0)
+    Xc, yc = make_classification(n_samples=BLOCK_ROWS + 300, n_features=12, n_classes=3, n_informative=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = [
+            (LinearRegression().fit(X, y), X),
+            (LogisticRegression().fit(Xc, yc == 1), Xc),
+            (LogisticRegression().fit(Xc, yc), Xc),
+            (MLPRegressor(hidden_layer_sizes=(32, 16), max_iter=20, random_state=0).fit(X, y), X),
+            (MLPClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0).fit(Xc, yc == 1), Xc),
+        ]
+    for est, data in fits:
+        model = portamodel.from_sklearn(est)
+        fn = est.predict_proba if hasattr(est, "predict_proba") else est.predict
+        ours = model.predict_proba if hasattr(est, "predict_proba") else model.predict
+        for rows in (data[:1], data[7:8], data[:50], data):
+            np.testing.assert_allclose(ours(rows), fn(rows), rtol=1e-13, atol=1e-300, err_msg=type(est).__name__)
+        if hasattr(est, "classes_"):
+            np.testing.assert_array_equal(model.predict(data), est.predict(data))
