@@ -539,7 +539,14 @@ def test_column_groups_built_from_the_graph_are_capped(monkeypatch: pytest.Monke
     concat = oh.make_node("Concat", ["X", "X", "X"], ["c"], axis=1)
     with pytest.raises(LimitExceededError, match=r"Concat.*6 columns"):
         onnx_format.read(_linear_plus([concat], []))
-    monkeypatch.setattr(_read_expr, "MAX_FOLDED_ELEMENTS", 7)
+    monkeypatch.setattr(_read_expr, "MAX_INPUT_COLUMNS", 5)
+    less = oh.make_node("Less", ["X", "k"], ["c"])  # an expression for each of the constant's 6 values
+    with pytest.raises(LimitExceededError, match=r"Less.*constant of 6 values against columns"):
+        onnx_format.read(_linear_plus([less], [nh.from_array(np.arange(6.0), "k")]))
+    monkeypatch.setattr(_reader, "MAX_LOOKUP_ENTRIES", 7)
     gather = oh.make_node("Gather", ["table", "X"], ["c"], axis=0)  # a Lookup of 4 values for each of 2 columns
-    with pytest.raises(LimitExceededError, match=r"Gather.*4 values for 2 columns"):
+    with pytest.raises(LimitExceededError, match=r"Gather.*4 entries for each of 2 columns"):
         onnx_format.read(_linear_plus([gather], [nh.from_array(np.arange(4.0), "table")]))
+    encoder = oh.make_node("LabelEncoder", ["X"], ["c"], domain=ML, keys_floats=[1.0, 2.0, 3.0, 4.0], values_floats=[1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(LimitExceededError, match=r"LabelEncoder.*4 entries for each of 2 columns"):
+        onnx_format.read(_linear_plus([encoder], []))

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from ...errors import LimitExceededError
-from ...ir import Apply, Constant, Derive, FieldRef, Lookup
+from ...ir import Apply, Constant, Derive, FieldRef
 from ...ir.transforms import Expression
 from ._graph import NodeView
-from ._reader import MAX_FOLDED_ELEMENTS, MAX_INPUT_COLUMNS
+from ._reader import MAX_INPUT_COLUMNS, lookups
 from ._symbols import Cols, Const, PendingAffine, Unplaced
 
 __all__ = ["binary_expression", "normalizer_columns", "unary_expression"]
@@ -244,21 +244,11 @@ def gather_table(r: Any, table: np.ndarray, idx: Cols) -> Cols:
         etype = "double" if flat.dtype.kind == "f" else "int64"
     else:
         raise Unplaced("gather from a table that is neither numbers nor text")
-    if len(values) * len(idx.names) > MAX_FOLDED_ELEMENTS:
-        raise LimitExceededError(
-            f"a table of {len(values):,} values for {len(idx.names):,} columns (a copy each); the limit is {MAX_FOLDED_ELEMENTS:,} in all"
-        )
     keys = tuple(float(i) for i in range(len(values)))
     if any(v is None for v in values):  # the IR's Lookup holds no missing value: those keys go to the default
         pairs = [(k, v) for k, v in zip(keys, values) if v is not None]
         keys, values = tuple(k for k, _ in pairs), [v for _, v in pairs]
-    found = tuple(values)
-    names = []
-    for name in idx.names:
-        out = r.new_name(f"{name}_value")
-        r.emit(Lookup(input=name, output=out, keys=keys, values=found, default=None, missing=None))
-        names.append(out)
-    return Cols(tuple(names), idx.dims, etype)
+    return Cols(lookups(r, idx.names, "value", keys, tuple(values), None, None), idx.dims, etype)
 
 
 def extremum(r: Any, node: NodeView, args: list[Any]) -> Cols:

@@ -74,6 +74,8 @@ MAX_INPUT_COLUMNS = 1_000_000
 #: Values the reader may compute from constants (ConstantOfShape, Expand, broadcasting, Concat,
 #: Gather, ...), summed over the whole graph; far beyond any real model, small enough to hold.
 MAX_FOLDED_ELEMENTS = 10_000_000
+#: Lookup entries one node may create (a table for each column it maps).
+MAX_LOOKUP_ENTRIES = 10_000_000
 #: Dimensions a computed constant may have.
 MAX_RANK = 32
 
@@ -1527,6 +1529,19 @@ def _linear_weights(node: NodeView, n_out: int, x: Cols) -> tuple[NDArray[np.flo
     return coef.reshape(n_out, F).T.copy(), icpt
 
 
+def _strings_or_ints(node: NodeView, strings: str, ints: str) -> tuple[list[str] | None, NDArray[np.int64] | None]:
+    """A pair of attributes giving labels or categories as strings or as integers: exactly one must
+    be given (an empty list counts as not given); the other comes back as None."""
+    s, i = node.strings(strings), node.ints(ints)
+    if s is not None and len(s) == 0:
+        s = None
+    if i is not None and len(i) == 0:
+        i = None
+    if (s is None) == (i is None):
+        raise FormatError(f"exactly one of {strings} / {ints} is required", location=node.where)
+    return s, i
+
+
 @handles("LinearRegressor", domain=ML)
 def _linear_regressor(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = r.numeric_cols(args[0])
@@ -1543,13 +1558,7 @@ def _linear_regressor(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 @handles("LinearClassifier", domain=ML)
 def _linear_classifier(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = r.numeric_cols(args[0])
-    labels_s, labels_i = node.strings("classlabels_strings"), node.ints("classlabels_ints")
-    if labels_s is not None and len(labels_s) == 0:
-        labels_s = None
-    if labels_i is not None and len(labels_i) == 0:
-        labels_i = None
-    if (labels_s is None) == (labels_i is None):
-        raise FormatError("exactly one of classlabels_strings / classlabels_ints is required", location=node.where)
+    labels_s, labels_i = _strings_or_ints(node, "classlabels_strings", "classlabels_ints")
     classes: tuple[Any, ...] = tuple(labels_s) if labels_s is not None else tuple(int(v) for v in labels_i)  # type: ignore[union-attr]
     etype = "string" if labels_s is not None else "int64"
     if len(set(classes)) != len(classes):
@@ -1731,13 +1740,7 @@ def _binarizer(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 @handles("OneHotEncoder", domain=ML)
 def _one_hot(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     x = r.cols(args[0])
-    cats_s, cats_i = node.strings("cats_strings"), node.ints("cats_int64s")
-    if cats_s is not None and len(cats_s) == 0:
-        cats_s = None
-    if cats_i is not None and len(cats_i) == 0:
-        cats_i = None
-    if (cats_s is None) == (cats_i is None):
-        raise FormatError("exactly one of cats_strings / cats_int64s is required", location=node.where)
+    cats_s, cats_i = _strings_or_ints(node, "cats_strings", "cats_int64s")
     if len(x.dims) > 1:
         raise Unplaced("OneHotEncoder over a 3-D tensor")
     zeros = node.int("zeros", 1)
@@ -1780,54 +1783,56 @@ def _one_hot(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     return [Cols(tuple(out_names), dims, "float")]
 
 
+def _encoder_list(node: NodeView, prefix: str) -> tuple[list[Any], str, bool]:
+    """A LabelEncoder's keys or values: whichever of ``{prefix}_strings / _int64s / _floats / _tensor``
+    is given, as (a list, its element type, whether it came from the tensor)."""
+    for suffix in ("strings", "int64s", "floats", "tensor"):
+        name = f"{prefix}_{suffix}"
+        if node.has(name):
+            break
+    else:
+        raise FormatError(f"a LabelEncoder needs {prefix}", location=node.where)
+    if suffix == "tensor":
+        t = node.tensor(name)
+        return [_py(v) for v in t.ravel().tolist()], _etype_of(t) or "string", True  # type: ignore[union-attr,arg-type]
+    if suffix == "strings":
+        return list(node.strings(name) or []), "string", False
+    if suffix == "int64s":
+        return [int(v) for v in node.ints(name)], "int64", False  # type: ignore[union-attr]
+    return [float(v) for v in node.floats(name)], "float", False  # type: ignore[union-attr]
+
+
+def lookups(
+    r: _Reader, names: tuple[str, ...], suffix: str, keys: tuple[Any, ...], values: tuple[Any, ...], default: Any, missing: Any
+) -> tuple[str, ...]:
+    """One Lookup step per column, all sharing one table; the new columns' names."""
+    if len(keys) * len(names) > MAX_LOOKUP_ENTRIES:
+        raise LimitExceededError(
+            f"a table of {len(keys):,} entries for each of {len(names):,} columns; the limit is {MAX_LOOKUP_ENTRIES:,} entries in all"
+        )
+    outs = []
+    for name in names:
+        out = r.new_name(f"{name}_{suffix}")
+        r.emit(Lookup(input=name, output=out, keys=keys, values=values, default=default, missing=missing))
+        outs.append(out)
+    return tuple(outs)
+
+
 def _lookup_tables(node: NodeView) -> tuple[list[Any], list[Any], Any, str, str]:
     """(keys, values, default, key etype, value etype) of a LabelEncoder (any version)."""
     where = node.where
     if node.has("classes_strings"):  # opset 1: strings <-> their index
         classes = node.strings("classes_strings") or []
         return classes, list(range(len(classes))), None, "string", "int64"
-    for kname in ("keys_strings", "keys_int64s", "keys_floats", "keys_tensor"):
-        if node.has(kname):
-            break
-    else:
-        raise FormatError("a LabelEncoder needs keys", location=where)
-    keys: list[Any]
-    if kname == "keys_tensor":
-        kt = node.tensor("keys_tensor")
-        keys = [_py(v) for v in kt.ravel().tolist()]  # type: ignore[union-attr]
-        ketype = _etype_of(kt) or "string"  # type: ignore[arg-type]
-    else:
-        keys = (
-            list(node.strings(kname) or [])
-            if kname == "keys_strings"
-            else (
-                [int(v) for v in node.ints(kname)] if kname == "keys_int64s" else [float(v) for v in node.floats(kname)]  # type: ignore[union-attr]
-            )
-        )
-        ketype = {"keys_strings": "string", "keys_int64s": "int64", "keys_floats": "float"}[kname]
-    for vname in ("values_strings", "values_int64s", "values_floats", "values_tensor"):
-        if node.has(vname):
-            break
-    else:
-        raise FormatError("a LabelEncoder needs values", location=where)
-    values: list[Any]
-    if vname == "values_tensor":
-        vt = node.tensor("values_tensor")
-        values = [_py(v) for v in vt.ravel().tolist()]  # type: ignore[union-attr]
-        vetype = _etype_of(vt) or "string"  # type: ignore[arg-type]
+    keys, ketype, _ = _encoder_list(node, "keys")
+    values, vetype, from_tensor = _encoder_list(node, "values")
+    default: Any
+    if from_tensor:
         dt = node.tensor("default_tensor")
         if dt is not None and dt.size != 1:
             raise FormatError("default_tensor must hold one value", location=where)
         default = _py(dt.ravel()[0]) if dt is not None else {"string": "_Unused", "float": -0.0, "double": -0.0}.get(vetype, -1)
     else:
-        values = (
-            list(node.strings(vname) or [])
-            if vname == "values_strings"
-            else (
-                [int(v) for v in node.ints(vname)] if vname == "values_int64s" else [float(v) for v in node.floats(vname)]  # type: ignore[union-attr]
-            )
-        )
-        vetype = {"values_strings": "string", "values_int64s": "int64", "values_floats": "float"}[vname]
         default = {
             "string": node.string("default_string", "_Unused"),
             "int64": node.int("default_int64", -1),
@@ -1873,12 +1878,7 @@ def _label_encoder(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
         table.setdefault(k, v)  # first occurrence wins
     if x.etype == "string" and "" in table:
         missing = table[""]  # a missing string reaches onnxruntime as ""
-    outs = []
-    for name in x.names:
-        out = r.new_name(f"{name}_encoded")
-        r.emit(Lookup(input=name, output=out, keys=tuple(table), values=tuple(table.values()), default=default, missing=missing))
-        outs.append(out)
-    return [Cols(tuple(outs), x.dims, vetype)]
+    return [Cols(lookups(r, x.names, "encoded", tuple(table), tuple(table.values()), default, missing), x.dims, vetype)]
 
 
 @handles("CategoryMapper", domain=ML)
@@ -1898,12 +1898,7 @@ def _category_mapper(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
         keys, values, default, vetype = ci_list, cs, node.string("default_string", "_Unused"), "string"
     table: dict[Any, Any] = dict(zip(keys, values))
     missing = table.get("", default) if x.etype == "string" else default
-    outs = []
-    for name in x.names:
-        out = r.new_name(f"{name}_mapped")
-        r.emit(Lookup(input=name, output=out, keys=tuple(table), values=tuple(table.values()), default=default, missing=missing))
-        outs.append(out)
-    return [Cols(tuple(outs), x.dims, vetype)]
+    return [Cols(lookups(r, x.names, "mapped", tuple(table), tuple(table.values()), default, missing), x.dims, vetype)]
 
 
 @handles("ZipMap", domain=ML)
