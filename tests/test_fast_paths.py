@@ -499,3 +499,15 @@ def test_run_chunks_keeps_order_when_threads_finish_out_of_order():
 
     with pytest.raises(InputError, match="bad chunk"):
         run_chunks(fails, X, rows_per_chunk=3, threads=3)
+
+
+@pytest.mark.parametrize("aggregation", AGGREGATIONS)
+@settings(max_examples=15)
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_single_rows_match_reference(aggregation, data, seed):
+    """The one-row path (a gather per block, the tree-order sum of one row) row by row."""
+    model = data.draw(tree_models(aggregations=(aggregation,), ops=ORDERED, max_depth=9, max_trees=6, steps=False))
+    X = sample_inputs(model, 6, seed=seed, missing=0.25)
+    want = _reference_outputs(model, X)
+    got = np.concatenate([outputs(model, {k: v[i : i + 1] for k, v in X.items()}) for i in range(want.shape[0])])
+    _assert_same(got, want, model)

@@ -68,6 +68,7 @@ BATCH_TOP_LEVELS = 3
 #: (row, tree) pairs per chunk of a batch (the plan reads :attr:`PerfectForest.rows_per_chunk`).
 CHUNK_PAIRS = 1 << 16
 
+_SIGNS = np.array([1.0, -1.0])  # np.multiply.outer(_SIGNS, x) is [x, -x] in one call
 _F32_EDGE = float(np.finfo(np.float32).max) + 2.0**103  # the float64 values rounding to +-inf in float32 start here
 
 
@@ -150,6 +151,21 @@ class _Block:
         self.feat_cols = f.ravel()
         self.thr_cols = t.ravel()
         self.tree_base = np.arange(n_roots, dtype=np.intp) << levels
+
+    def one_row(self, g: IntP | None, x: F64) -> IntP:
+        """The single-row walk of this block: level-``start`` index ``g`` ``(T,)`` (None for the
+        top block) to the level ``start + levels`` index; ``x`` is the (augmented) row."""
+        if g is None:
+            c = np.less_equal(x.take(self.feat_cols, mode="clip"), self.thr_cols)
+        else:
+            c = np.less_equal(x.take(self.feat.take(g, axis=0, mode="clip"), mode="clip"), self.thr.take(g, axis=0, mode="clip"))
+        packed = np.packbits(c, bitorder="little")
+        code = self.exit.take(packed.view("<u2") if self.width == 16 else packed)
+        if g is None:
+            return code + self.tree_base  # type: ignore[no-any-return]
+        g <<= self.levels
+        g += code
+        return g
 
     def codes(self, c: NDArray[np.bool_]) -> NDArray[np.uint8]:
         """Exit positions from the comparison outcomes, ``width`` contiguous booleans per pair."""
@@ -408,7 +424,17 @@ class PerfectForest:
             stop = None
         else:
             track = self.has_stop and bool(np.isnan(X).any())
-            if m > SMALL_BATCH and not track and self.batch_top is not None:
+            if m == 1 and not track and self.batch_top is not None:
+                # the fewest numpy calls: one gather per block, no chunk-sized buffers
+                x = np.multiply.outer(_SIGNS, X[0]).reshape(-1) if self.augment else X.reshape(-1)
+                leaf = None
+                for block in self.blocks:
+                    leaf = block.one_row(leaf, x)
+                assert leaf is not None
+                if self.quiet and self.aggregation in ("sum", "average"):
+                    return self._sum_one_row(leaf)
+                g, stop = leaf[:, None], None
+            elif m > SMALL_BATCH and not track and self.batch_top is not None:
                 g, stop = self.batch_leaves(X), None
             else:
                 if self.augment:
@@ -429,6 +455,22 @@ class PerfectForest:
         with np.errstate(all="ignore"):
             vals = vals.reshape(self.n_trees, m, self.n_outputs)
             return aggregate(vals, self.aggregation, self.base, self.weights, self.weight_sum, null, self.post)
+
+    def _sum_one_row(self, leaf: IntP) -> F64:
+        """:meth:`_sum` for one row from its leaf slots ``(T,)``: the same additions in the same order."""
+        K = self.n_outputs
+        vals = self.leaf_values.take(leaf, axis=None if K == 1 else 0, mode="clip")  # (T,) or (T, K)
+        if self.base is not None and self.aggregation == "sum":
+            vals[0] += self.base if K > 1 else self.base[0]
+        total = np.add.accumulate(vals, axis=0)[-1:] if K == 1 else np.add.accumulate(vals, axis=0)[-1]  # in tree order
+        if self.aggregation == "average":
+            total = total / self.weight_sum
+            if self.base is not None:
+                total += self.base
+        out = total.reshape(1, K)
+        if out.dtype != np.float64:
+            out = out.astype(np.float64)
+        return out if self.post_identity else self.post(out)
 
     def _sum(self, vals: NDArray, m: int) -> F64:
         """Sums and averages that cannot overflow: the fewest numpy calls (the single-row path)."""
