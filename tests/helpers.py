@@ -69,6 +69,12 @@ def _constants(expr: Any) -> list[float]:
     return out
 
 
+#: Largest split point used to place probes: spreads, offsets and ranges computed from them stay finite.
+_BOUND = float(np.finfo(np.float64).max) / 8
+_F32_MAX = float(np.finfo(np.float32).max)
+_F64_MAX = float(np.finfo(np.float64).max)
+
+
 def _categories(model: Model, name: str) -> list[Any]:
     field = next(f for f in model.inputs if f.name == name)
     if field.values:
@@ -125,11 +131,12 @@ def sample_inputs(model: Model, n: int, seed: int = 0, *, missing: float | None 
         elif f.dtype == "boolean":
             col = rng.integers(0, 2, size=n).astype(np.float64)
         else:
-            col = _numbers(rng, np.array(points[f.name], dtype=np.float64), n)
+            limit = _F32_MAX if f.dtype == "float" else _F64_MAX
+            col = np.clip(_numbers(rng, np.array(points[f.name], dtype=np.float64), n), -limit, limit)
             if f.dtype == "integer":
                 col = np.round(col)
             elif f.dtype == "float":
-                col = col.astype(np.float32).astype(np.float64)
+                col = col.astype(np.float32).astype(np.float64)  # clipped first: no value rounds to infinity
         if col.dtype == np.float64:
             col[rng.random(n) < share] = np.nan
         out[f.name] = col
@@ -137,23 +144,30 @@ def sample_inputs(model: Model, n: int, seed: int = 0, *, missing: float | None 
 
 
 def _numbers(rng: np.random.Generator, pts: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """Probes at, one step either side of (short of infinity), near and around ``pts``: finite
+    however extreme the points are."""
     pts = pts[np.isfinite(pts)]
     if pts.size == 0:
         return rng.normal(0.0, 2.0, size=n)
+    base = pts[rng.integers(0, pts.size, size=n)]
+    pts = np.clip(pts, -_BOUND, _BOUND)  # so that every spread, offset and range below is finite
     lo, hi = float(pts.min()), float(pts.max())
     spread = max(hi - lo, 1.0)
-    base = pts[rng.integers(0, pts.size, size=n)]
     kind = rng.integers(0, 5, size=n)
     col = np.where(
         kind == 0,
         base,
         np.where(
             kind == 1,
-            np.nextafter(base, np.inf),
+            np.nextafter(base, _F64_MAX),
             np.where(
                 kind == 2,
-                np.nextafter(base, -np.inf),
-                np.where(kind == 3, base + rng.normal(0, 0.05 * spread, size=n), rng.uniform(lo - spread, hi + spread, size=n)),
+                np.nextafter(base, -_F64_MAX),
+                np.where(
+                    kind == 3,
+                    np.clip(base, -_BOUND, _BOUND) + rng.normal(0, 0.05 * spread, size=n),
+                    rng.uniform(lo - spread, hi + spread, size=n),
+                ),
             ),
         ),
     )

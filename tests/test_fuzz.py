@@ -54,7 +54,7 @@ from hypothesis import strategies as st
 import portamodel
 from helpers import sample_inputs
 from portamodel.errors import PortamodelError
-from portamodel.ir import Model
+from portamodel.ir import Field, Model, Target, TreeEnsemble
 from strategies import models
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -222,27 +222,39 @@ def _collect(fmt: str, data: bytes, exc: BaseException) -> None:
 
 
 def inputs_for(model: Model, n: int = 25) -> dict[str, Any]:
-    """``helpers.sample_inputs``, or plain random inputs where that test helper cannot cope with
-    an odd (but valid) model, such as a 400-digit integer category."""
-    try:
-        return sample_inputs(model, n, seed=1)
-    except Exception as exc:
-        files = [f.filename for f in traceback.extract_tb(exc.__traceback__)]
-        if not any(f.endswith("helpers.py") for f in files) or any("/portamodel/" in f for f in files):
-            raise
-        event(f"helpers.sample_inputs failed ({type(exc).__name__}); plain inputs used")
-    rng = np.random.default_rng(1)
-    out: dict[str, Any] = {}
-    for f in model.inputs:
-        if f.values:
-            col = np.empty(n, dtype=object)
-            col[:] = [f.values[i] for i in rng.integers(0, len(f.values), size=n)]
-            out[f.name] = col
-        elif f.dtype == "string":
-            out[f.name] = np.array(["a", "b", ""] * n, dtype=object)[:n]
-        else:
-            out[f.name] = rng.normal(0.0, 3.0, size=n)
-    return out
+    """``helpers.sample_inputs``: finite, representable probes however extreme the model's numbers."""
+    return sample_inputs(model, n, seed=1)
+
+
+def test_sample_inputs_copes_with_extreme_models() -> None:
+    """Split points 1.8e308 and -1e308 (their distance overflows) and the largest float32, as
+    mutations make them: the probes stay finite and representable, include the split points, and
+    the model scores them."""
+    fmax, f32max = float(np.finfo(np.float64).max), float(np.finfo(np.float32).max)
+    tree = TreeEnsemble(
+        features=("a", "b"),
+        roots=np.array([0]),
+        feature=np.array([0, 0, 1, -1, -1, -1, -1], dtype=np.int32),
+        threshold=np.array([fmax, -1e308, f32max, 0, 0, 0, 0]),
+        op=np.zeros(7, dtype=np.uint8),
+        true_child=np.array([1, 3, 5, -1, -1, -1, -1], dtype=np.int32),
+        false_child=np.array([2, 4, 6, -1, -1, -1, -1], dtype=np.int32),
+        missing=np.zeros(7, dtype=np.uint8),
+        values=np.arange(7.0).reshape(7, 1),
+    )
+    model = Model(
+        inputs=(Field(name="a", dtype="double"), Field(name="b", dtype="float")),
+        target=Target(name="y", task="regression"),
+        estimator=tree,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X = sample_inputs(model, 400, seed=3)
+        a, b = X["a"][~np.isnan(X["a"])], X["b"][~np.isnan(X["b"])]
+        assert np.isfinite(a).all() and np.isfinite(b).all()
+        assert np.abs(b).max() <= f32max and (b == b.astype(np.float32)).all()
+        assert (a == fmax).any() and (a == -1e308).any() and (b == f32max).any()
+        assert model.predict(X).shape == (400,)
 
 
 def score(model: Model) -> None:
