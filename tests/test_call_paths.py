@@ -10,6 +10,7 @@ are errors here), never write to the caller's array, and refuse bad input with I
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import Any
 
@@ -286,3 +287,34 @@ def test_scikit_learn_fits_bit_for_bit() -> None:
             np.testing.assert_allclose(ours(rows), fn(rows), rtol=1e-13, atol=1e-300, err_msg=type(est).__name__)
         if hasattr(est, "classes_"):
             np.testing.assert_array_equal(model.predict(data), est.predict(data))
+
+
+@pytest.mark.parametrize("name", ["mlp", "mlp_softmax"])
+def test_mlp_threads_and_chunks_agree(name: str) -> None:
+    """Large MLP batches split over threads give the same bits as one thread (block boundaries line up)."""
+    model = MODELS[name]()
+    kernel = get_plan(model).estimator
+    n = kernel.rows_per_chunk * 3 + 5  # type: ignore[attr-defined]
+    X = _data(n)
+    before = X.copy()
+    whole = outputs(model, X, threads=1)
+    for threads in (2, 3, None):
+        np.testing.assert_array_equal(outputs(model, X, threads=threads), whole)
+    block = kernel.block_rows  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(outputs(model, X[block : 2 * block]), whole[block : 2 * block])
+    np.testing.assert_allclose(np.concatenate([outputs(model, X[i : i + 1]) for i in range(0, n, 97)]), whole[::97], rtol=1e-13)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_mlp_blocks_keep_products_on_one_blas_thread() -> None:
+    """Block rows: the widest product stays under OpenBLAS's one-thread size, within [64, 1024] rows."""
+    from portamodel.evaluate._mlp import BLAS_ONE_THREAD_MACS, MIN_BLOCK_ROWS, MLPKernel
+
+    def kernel(*sizes: int) -> MLPKernel:
+        layers = tuple(DenseLayer(weights=np.ones((a, b)), biases=np.zeros(b)) for a, b in itertools.pairwise(sizes))
+        return MLPKernel(MLP(features=tuple(f"x{i}" for i in range(sizes[0])), layers=layers))
+
+    k = kernel(20, 64, 32, 1)
+    assert k.block_rows == 248 and k.block_rows * 64 * 32 < BLAS_ONE_THREAD_MACS
+    assert kernel(2, 3, 1).block_rows == BLOCK_ROWS
+    assert kernel(512, 512, 1).block_rows == MIN_BLOCK_ROWS

@@ -5,7 +5,9 @@ Small batches (one row, a few rows) run each layer as plain expressions: one BLA
 ``@`` otherwise), the bias added out of place, the activation. Large batches run in blocks of
 :data:`BLOCK_ROWS` rows through per-call buffers that stay in cache: each product is written into
 its buffer (``out=``) and the bias and activation applied in place, the last layer straight into
-the result. The products are numpy's (``@`` for blocks, as scikit-learn computes them; ``dot``
+the result. Blocks are sized so that OpenBLAS computes each product on one thread
+(:data:`BLAS_ONE_THREAD_MACS`); a large batch is split into chunks of blocks scored on the plan's
+threads (``threads=``). The products are numpy's (``@`` for blocks, as scikit-learn computes them; ``dot``
 gives the same bits for one row). Rows in a block's remainder may round differently in the last
 bit than in one whole-batch product (BLAS edge kernels); tests/test_call_paths.py holds them to
 1e-13 of scikit-learn.
@@ -26,36 +28,65 @@ from numpy.typing import NDArray
 from ..ir import MLP
 from ._transforms import IN_PLACE_FROM, QUIET_ACTIVATIONS, dot_is_exact, silenced
 
-__all__ = ["BLOCK_ROWS", "compile_mlp"]
+__all__ = ["BLOCK_ROWS", "MLPKernel", "compile_mlp"]
 
 F64 = NDArray[np.float64]
 
-#: Rows per block of a large batch: the hidden activations of a block stay in the L2 cache.
+#: Most rows per block of a large batch (the hidden activations of a block stay in cache).
 BLOCK_ROWS = 1024
+#: Fewest rows per block, however wide the layers.
+MIN_BLOCK_ROWS = 64
+#: Multiply-adds of one product below which OpenBLAS computes it on one thread (its interface
+#: splits a GEMM across threads only from ``m * n * k >= 2 * 65536 * 4``). Blocks stay under it
+#: where they can: our own threads then share the blocks, and no BLAS worker spins between calls,
+#: which on a busy machine costs more than the product.
+BLAS_ONE_THREAD_MACS = 2 * 65536 * 4
+#: Blocks per chunk handed to a thread.
+BLOCKS_PER_CHUNK = 2
 
 
-def compile_mlp(est: MLP) -> Callable[[F64], F64]:
-    """A function from the feature matrix ``(n, n_features)`` to outputs ``(n, n_outputs)``."""
-    layers = [(layer.weights, layer.biases, _activation(layer.activation, layer.alpha)) for layer in est.layers]
-    exact = [dot_is_exact(w) for w, _, _ in layers]
-    small_layers = [(w, b, act, use_dot) for (w, b, act), use_dot in zip(layers, exact)]
-    widest = max(w.shape[1] for w, _, _ in layers)
-    hidden = layers[:-1]
-    w_last, b_last, act_last = layers[-1]
-    n_out = est.n_outputs
+class MLPKernel:
+    """The forward pass as a function of the feature matrix ``(n, n_features)`` -> ``(n, n_outputs)``.
 
-    def small(X: F64) -> F64:
+    ``rows_per_chunk`` and ``work_per_row`` tell the plan how to split a large batch over threads
+    (see :meth:`~._plan.Plan.outputs`).
+    """
+
+    def __init__(self, est: MLP) -> None:
+        layers = [(layer.weights, layer.biases, _activation(layer.activation, layer.alpha)) for layer in est.layers]
+        self.layers = layers
+        self.small_layers = [(w, b, act, dot_is_exact(w)) for w, b, act in layers]
+        self.widest = max(int(w.shape[1]) for w, _, _ in layers)
+        self.n_outputs = est.n_outputs
+        macs = [int(w.shape[0] * w.shape[1]) for w, _, _ in layers]
+        rows = (BLAS_ONE_THREAD_MACS - 1) // max(macs) // 8 * 8
+        self.block_rows = max(MIN_BLOCK_ROWS, min(BLOCK_ROWS, rows))
+        self.rows_per_chunk = self.block_rows * BLOCKS_PER_CHUNK
+        self.work_per_row = max(1, sum(macs) // 32)  # comparable to one tree per row
+        self.run = silenced(self._run)
+
+    def __call__(self, X: F64) -> F64:
+        return self.run(X)
+
+    def _run(self, X: F64) -> F64:
+        if X.shape[0] * self.widest < IN_PLACE_FROM:
+            return self._small(X)
+        return self._blocked(X)
+
+    def _small(self, X: F64) -> F64:
         h = X
-        for w, b, act, use_dot in small_layers:
+        for w, b, act, use_dot in self.small_layers:
             h = act((h.dot(w) if use_dot else h @ w) + b)
         return h
 
-    def blocked(X: F64) -> F64:
+    def _blocked(self, X: F64) -> F64:
         n = X.shape[0]
-        out = np.empty((n, n_out))
-        buffers = [np.empty((min(n, BLOCK_ROWS), w.shape[1])) for w, _, _ in hidden]
-        for lo in range(0, n, BLOCK_ROWS):
-            hi = min(lo + BLOCK_ROWS, n)
+        rows = self.block_rows
+        out = np.empty((n, self.n_outputs))
+        *hidden, (w_last, b_last, act_last) = self.layers
+        buffers = [np.empty((min(n, rows), w.shape[1])) for w, _, _ in hidden]
+        for lo in range(0, n, rows):
+            hi = min(lo + rows, n)
             h = X[lo:hi]
             for (w, b, act), buf in zip(hidden, buffers):
                 z = buf[: hi - lo]
@@ -70,12 +101,10 @@ def compile_mlp(est: MLP) -> Callable[[F64], F64]:
                 z[...] = a
         return out
 
-    def run(X: F64) -> F64:
-        if X.shape[0] * widest < IN_PLACE_FROM:
-            return small(X)
-        return blocked(X)
 
-    return silenced(run)
+def compile_mlp(est: MLP) -> MLPKernel:
+    """The forward pass of ``est`` (see :class:`MLPKernel`)."""
+    return MLPKernel(est)
 
 
 def _activation(name: str, alpha: float) -> Callable[[F64], F64]:

@@ -63,11 +63,15 @@ class Plan:
             if kinds.get(name) != "number":
                 raise IRValidationError(f"feature {name!r} is not numeric", location="Model.estimator")
         self.estimator: Callable[[F64], F64]
-        self.n_trees = 0  # 0: not a tree ensemble (no chunking, no threads)
+        self.n_trees = 0  # 0: not a tree ensemble
+        self.work_per_row = 0  # 0: one call for any batch (no chunks, no threads)
         if isinstance(est, LinearModel):
             self.estimator = compile_linear(est)
         elif isinstance(est, MLP):
-            self.estimator = compile_mlp(est)
+            kernel = compile_mlp(est)
+            self.estimator = kernel
+            self.rows_per_chunk = kernel.rows_per_chunk
+            self.work_per_row = kernel.work_per_row
         elif isinstance(est, TreeEnsemble):
             if PerfectForest.supports(est):
                 self.estimator = PerfectForest(est)
@@ -75,7 +79,7 @@ class Plan:
                 self.estimator = PointerForest(est)
             else:
                 self.estimator = TreeEvaluator(est)
-            self.n_trees = est.n_trees
+            self.n_trees = self.work_per_row = est.n_trees
             # a kernel may choose its own chunk size (attribute ``rows_per_chunk``)
             self.rows_per_chunk = int(getattr(self.estimator, "rows_per_chunk", max(1, CHUNK_PAIRS // est.n_trees)))
         else:  # pragma: no cover - the IR refuses other estimators
@@ -146,28 +150,28 @@ class Plan:
     def outputs(self, X: Any, threads: int | None = None) -> F64:
         """Estimator outputs after the output transform, shape ``(n, n_outputs)``."""
         if (
-            not self.n_trees
-            and self.direct
+            self.direct
             and type(X) is np.ndarray
             and X.dtype is _F64
             and X.ndim == 2
             and X.shape[1] == self.n_inputs
             and X.flags.c_contiguous
         ):
-            return self.estimator(X)  # the common case first, checked inline
-        feats = self.feature_matrix(X)
-        if feats is None:
-            env, n = self.columns(X)
-            feats = np.empty((n, len(self.features)), dtype=np.float64)
-            for j, name in enumerate(self.features):
-                feats[:, j] = env[name]
-        if not self.n_trees:
-            return self.estimator(feats)
+            feats = X  # the common case first, checked inline
+        else:
+            feats = self.feature_matrix(X)  # type: ignore[assignment]
+            if feats is None:
+                env, n = self.columns(X)
+                feats = np.empty((n, len(self.features)), dtype=np.float64)
+                for j, name in enumerate(self.features):
+                    feats[:, j] = env[name]
         n = feats.shape[0]
-        if n <= self.rows_per_chunk:
+        if not self.work_per_row or n <= self.rows_per_chunk:
             return self.estimator(feats)
         if threads is None:
-            threads = default_threads(n, self.n_trees)
+            threads = default_threads(n, self.work_per_row)
+        if threads == 1 and not self.n_trees:  # an MLP blocks a batch itself
+            return self.estimator(feats)
         return run_chunks(self.estimator, feats, rows_per_chunk=self.rows_per_chunk, threads=threads)
 
     def predict(self, X: Any, threads: int | None = None) -> NDArray[Any]:
