@@ -57,7 +57,7 @@ def _name_at(buf: NDArray[np.uint8], pos: NDArray[np.int64], name: bytes) -> NDA
     return out
 
 
-def _strings(buf: NDArray[np.uint8], start: NDArray[np.int64], stop: NDArray[np.int64]) -> NDArray[Any] | None:
+def _window_strings(buf: NDArray[np.uint8], start: NDArray[np.int64], stop: NDArray[np.int64]) -> NDArray[Any] | None:
     """Byte strings ``buf[start:stop]`` as a numpy ``S`` array (None if an escape needs decoding)."""
     if start.size == 0:
         return np.zeros(0, dtype="S1")
@@ -72,6 +72,24 @@ def _strings(buf: NDArray[np.uint8], start: NDArray[np.int64], stop: NDArray[np.
     if (window == ord("&")).any():
         return None
     return np.ascontiguousarray(window).view(f"S{width}").ravel()
+
+
+_WORD_MASKS = np.array([(1 << (8 * k)) - 1 if k < 8 else (1 << 64) - 1 for k in range(9)], dtype=np.uint64)
+
+
+def _word_strings(words: NDArray[np.uint64], start: NDArray[np.int64], stop: NDArray[np.int64]) -> NDArray[Any] | None:
+    """Like :func:`_strings` for values of at most 24 bytes, from 64-bit words (None if longer)."""
+    length = stop - start
+    if length.size == 0:
+        return np.zeros(0, dtype="S1")
+    if int(length.max()) > 24:
+        return None
+    out = np.empty((start.shape[0], 3), dtype=np.uint64)
+    for i in range(3):
+        np.bitwise_and(words[start + 8 * i], _WORD_MASKS[np.clip(length - 8 * i, 0, 8)], out=out[:, i])
+    width = max(int(length.max()), 1)
+    strings = out.view("S24").ravel()
+    return strings.astype(f"S{width}") if width < 24 else strings
 
 
 def fast_tree(
@@ -91,7 +109,7 @@ class Tags:
     tag, and ``attr(name, kind) -> (tag index, value start, value end)`` (byte offsets in ``buf``,
     sorted by tag; values are raw bytes without entities)."""
 
-    __slots__ = ("attr", "buf", "en", "self_closing", "st", "tag_kind")
+    __slots__ = ("attr", "buf", "en", "self_closing", "st", "tag_kind", "words")
 
     def __init__(
         self,
@@ -108,6 +126,7 @@ class Tags:
         self.en = en
         self.self_closing = self_closing
         self.attr = attr
+        self.words: NDArray[np.uint64] | None = None  # buf as unaligned 64-bit words (zero-padded by 24 bytes)
 
 
 def _canonical_tags(data: bytes) -> Tags | None:
@@ -176,6 +195,15 @@ def _canonical_tags(data: bytes) -> Tags | None:
 def convert_tags(tags: Tags, tm: Any, info: Any, *, where: Any, classification: bool, mvs: str, return_last: bool) -> RawTree | None:
     """The tree of a scanned Node subtree, or None when it is outside this path's subset."""
     buf, tag_kind, st, en, attr = tags.buf, tags.tag_kind, tags.st, tags.en, tags.attr
+    words = tags.words
+
+    def _strings(buf: NDArray[np.uint8], start: NDArray[np.int64], stop: NDArray[np.int64]) -> NDArray[Any] | None:
+        if words is not None:
+            out = _word_strings(words, start, stop)
+            if out is not None:
+                return out
+        return _window_strings(buf, start, stop)
+
     ntag = tag_kind.shape[0]
     is_node = tag_kind[st] == 0
     if tags.self_closing[st[is_node]].any() or not tags.self_closing[st[~is_node]].all():

@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,9 +46,10 @@ __all__ = ["Split", "scan_region", "split_document"]
 MAX_REGION_DEPTH = 200  # libxml2 refuses 256 levels (without huge_tree): stay clear of it
 
 # byte classes
-_FORBID, _OTHER, _CTRL_WS, _SPACE, _NAME, _EQ, _SLASH, _LT, _GT, _QUOTE = range(10)
+_FORBID, _OTHER, _HIGH, _CTRL_WS, _SPACE, _NAME, _EQ, _SLASH, _LT, _GT, _QUOTE = range(11)
 _LUT = np.full(256, _FORBID, dtype=np.uint8)
-_LUT[0x20:] = _OTHER
+_LUT[0x20:0x80] = _OTHER
+_LUT[0x80:] = _HIGH
 _LUT[[9, 10, 13]] = _CTRL_WS
 _LUT[0x20] = _SPACE
 for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-":
@@ -62,33 +64,50 @@ _NAME_START = np.zeros(256, dtype=bool)
 for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_":
     _NAME_START[_c] = True
 
-# markup token alphabet (after dropping text and value content)
-_T_LT, _T_GT, _T_QO, _T_QC, _T_N, _T_W, _T_EQ, _T_SL, _T_END = range(9)
-_NEXT_2D = np.zeros((9, 9), dtype=bool)
+# tokens: one per run of equal byte classes, named by the class and its context (the last of the
+# markers < > " before it: after < or a closing " it is markup, after > text, after an opening " a value)
+_T_LT, _T_GT, _T_QO, _T_QC, _T_N, _T_W, _T_EQ, _T_SL, _T_V, _T_TXT, _T_BAD, _T_END = range(12)
+_NT = 12
+_TOKEN = np.full((4, 11), _T_BAD, dtype=np.int8)  # [context marker, byte class]
+for _ctx in (_T_LT, _T_QC):
+    _TOKEN[_ctx, [_CTRL_WS, _SPACE, _NAME, _EQ, _SLASH]] = [_T_W, _T_W, _T_N, _T_EQ, _T_SL]
+_TOKEN[_T_QO, [_OTHER, _HIGH, _SPACE, _NAME, _EQ, _SLASH]] = _T_V
+_TOKEN[_T_GT, [_CTRL_WS, _SPACE]] = _T_TXT
+_TOKEN[_T_LT, _LT] = _T_LT  # a marker's context is itself
+_TOKEN[_T_GT, _GT] = _T_GT
+_TOKEN[_T_QO, _QUOTE] = _T_QO
+_TOKEN[_T_QC, _QUOTE] = _T_QC
+_TOKEN_FLAT = _TOKEN.ravel()
+_NEXT_2D = np.zeros((_NT, _NT), dtype=bool)  # the grammar, as allowed (token, next token) pairs
 for _a, _bs in {
     _T_LT: (_T_N, _T_SL),
-    _T_GT: (_T_LT, _T_END),
-    _T_QO: (_T_QC,),
-    _T_QC: (_T_W, _T_SL, _T_GT),
+    _T_SL: (_T_N, _T_GT),
     _T_N: (_T_W, _T_EQ, _T_GT, _T_SL),
     _T_W: (_T_W, _T_N, _T_SL, _T_GT),
     _T_EQ: (_T_QO,),
-    _T_SL: (_T_N, _T_GT),
+    _T_QO: (_T_V, _T_QC),
+    _T_V: (_T_V, _T_QC),
+    _T_QC: (_T_W, _T_SL, _T_GT),
+    _T_GT: (_T_TXT, _T_LT, _T_END),
+    _T_TXT: (_T_TXT, _T_LT),
 }.items():
     _NEXT_2D[_a, list(_bs)] = True
 _NEXT_OK = _NEXT_2D.ravel()
-_MARKER_2D = np.zeros((9, 9), dtype=bool)
-for _a, _b in ((_T_LT, _T_GT), (_T_LT, _T_QO), (_T_GT, _T_LT), (_T_QO, _T_QC), (_T_QC, _T_QO), (_T_QC, _T_GT)):
-    _MARKER_2D[_a, _b] = True
-_MARKER_NEXT_OK = _MARKER_2D.ravel()
-# which byte classes may appear in text (T), markup (M) and values (V)
-_IN_TEXT = np.zeros(10, dtype=bool)
-_IN_TEXT[[_CTRL_WS, _SPACE]] = True
-_IN_MARKUP = np.zeros(10, dtype=bool)
-_IN_MARKUP[[_CTRL_WS, _SPACE, _NAME, _EQ, _SLASH]] = True
-_IN_VALUE = np.zeros(10, dtype=bool)
-_IN_VALUE[[_OTHER, _SPACE, _NAME, _EQ, _SLASH]] = True
-_TOKEN_OF_CLASS = np.array([-1, -1, _T_W, _T_W, _T_N, _T_EQ, _T_SL, _T_LT, _T_GT, -1], dtype=np.int8)
+_MARKER_TOKEN = np.zeros(11, dtype=np.int8)
+_MARKER_TOKEN[[_LT, _GT, _QUOTE]] = [_T_LT, _T_GT, _T_QO]
+
+#: attribute names the converter reads (and xmlns, refused)
+_ATTRS = (b"field", b"operator", b"value", b"score", b"recordCount", b"probability", b"id", b"defaultChild", b"xmlns")
+_XMLNS = _ATTRS.index(b"xmlns")
+_MAX_NAME = 24  # names are compared exactly as three little-endian 64-bit words
+
+
+def _words(name: bytes) -> tuple[int, int, int]:
+    padded = name.ljust(_MAX_NAME, b"\0")
+    return tuple(int.from_bytes(padded[i : i + 8], "little") for i in (0, 8, 16))  # type: ignore[return-value]
+
+
+_MASKS = np.array([(1 << (8 * k)) - 1 if k < 8 else (1 << 64) - 1 for k in range(9)], dtype=np.uint64)
 
 _ELEMENTS = ((b"Node", 0), (b"SimplePredicate", 1), (b"True", 2), (b"ScoreDistribution", 3))
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -127,7 +146,7 @@ def _is_name_end(data: bytes | bytearray, i: int) -> bool:
 def split_document(data: bytes | bytearray) -> Split | None:
     """Cut the tree regions out of ``data``, or None when the fast path does not apply."""
     body = _prolog_end(data)
-    if body is None or data.find(b"<!", body) >= 0 or data.find(b"<?", body) >= 0:
+    if body is None:
         return None
     marker = "portamodel_region_" + secrets.token_hex(8)
     if data.find(marker.encode()) >= 0:  # pragma: no cover - 64 random bits
@@ -135,16 +154,15 @@ def split_document(data: bytes | bytearray) -> Split | None:
     regions: list[tuple[int, int]] = []
     pos = body
     n = len(data)
-    while True:
-        tm = data.find(b"<TreeModel", pos)
-        if tm < 0:
-            break
-        pos = tm + 10
+    nxt = data.find(b"<TreeModel", pos)
+    while nxt >= 0:
+        pos = nxt + 10
+        nxt = data.find(b"<TreeModel", pos)
         if not _is_name_end(data, pos):
             continue
-        close = data.find(b"</TreeModel", pos)
-        nxt = data.find(b"<TreeModel", pos)
-        if close < 0 or (0 <= nxt < close):
+        # the last </TreeModel before the next <TreeModel (one pass over the bytes in all)
+        close = data.rfind(b"</TreeModel", pos, nxt if nxt >= 0 else n)
+        if close < 0:
             continue  # nested or unterminated: left to lxml
         node = data.find(b"<Node", pos, close)
         while node >= 0 and not _is_name_end(data, node + 5):
@@ -156,7 +174,6 @@ def split_document(data: bytes | bytearray) -> Split | None:
         if end < 0:
             continue
         regions.append((node, end + 1))
-        pos = end + 1
     if not regions:
         return None
     parts: list[bytes | bytearray] = []
@@ -166,7 +183,12 @@ def split_document(data: bytes | bytearray) -> Split | None:
         parts.append(b'<Node %s="%d"/>' % (marker.encode(), k))
         prev = b
     parts.append(data[prev:n])
-    return Split(skeleton=b"".join(parts), regions=regions, marker=marker)
+    skeleton = b"".join(parts)
+    # no comment, CDATA, DOCTYPE or processing instruction outside the regions (a region's own
+    # grammar has none either), so every region found above is element content
+    if skeleton.find(b"<!", body) >= 0 or skeleton.find(b"<?", body) >= 0:
+        return None
+    return Split(skeleton=skeleton, regions=regions, marker=marker)
 
 
 def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
@@ -177,76 +199,57 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
     n = buf.shape[0]
     if n < 2:
         return None
-    code = _LUT[buf]
-    # runs of equal byte classes; a marker byte (< > ") is always its own token
-    brk = np.flatnonzero(code[1:] != code[:-1])
-    starts = np.empty(brk.shape[0] + 1, dtype=np.int64)
-    starts[0] = 0
-    np.add(brk, 1, out=starts[1:])
-    cls = code[starts]
-    lens = np.diff(starts, append=n)
-    marker = cls >= _LT
-    multi = marker & (lens > 1)
-    if multi.any():
-        pair = multi & (cls == _QUOTE) & (lens == 2)  # "" (an empty value)
-        if not np.array_equal(pair, multi):
+    code = np.take(_LUT, buf)
+    # runs of equal byte classes (starts[k]: first byte of run k; starts[-1] == n)
+    change = np.empty(n + 1, dtype=bool)
+    change[0] = True
+    np.not_equal(code[1:], code[:-1], out=change[1:n])
+    change[n] = True
+    starts = np.flatnonzero(change)
+    cls = code[starts[:-1]]
+    mrun = np.flatnonzero(cls >= _LT)  # marker runs: < > " each must be one byte ("" is two)
+    mlen = starts[mrun + 1] - starts[mrun]
+    if (mlen > 1).any():
+        pair = (mlen == 2) & (cls[mrun] == _QUOTE)
+        if not (pair | (mlen == 1)).all():
             return None
-        rep = 1 + pair.astype(np.int64)
-        starts = np.repeat(starts, rep)
-        cls = np.repeat(cls, rep)
-        second = np.flatnonzero(np.repeat(pair, rep))[1::2]
+        rep = np.ones(cls.shape[0], dtype=np.int64)
+        rep[mrun[pair]] = 2
+        idx = np.repeat(np.arange(cls.shape[0]), rep)
+        second = np.flatnonzero(idx[1:] == idx[:-1]) + 1
+        starts = np.append(starts[idx], n)
         starts[second] += 1
-        lens = np.diff(starts, append=n)
-        marker = cls >= _LT
-    if cls[0] != _LT or cls[-1] != _GT or (cls == _FORBID).any():
+        cls = cls[idx]
+        mrun = np.flatnonzero(cls >= _LT)
+    nrun = cls.shape[0]
+    # context: quotes alternate opening / closing; each run belongs to the last marker before it
+    mtok = _MARKER_TOKEN[cls[mrun]]
+    q = np.flatnonzero(mtok == _T_QO)
+    mtok[q[1::2]] = _T_QC
+    seg = np.diff(mrun, append=nrun)
+    if mrun.shape[0] == 0 or mrun[0] != 0:
         return None
-    # markers: quotes alternate open / close; the marker sequence is < ("")* > < ...
-    mpos = np.flatnonzero(marker)
-    mcls = cls[mpos]
-    mtok = np.where(mcls == _LT, _T_LT, np.where(mcls == _GT, _T_GT, _T_QO)).astype(np.int8)
-    isq = mcls == _QUOTE
-    qrank = np.cumsum(isq)
-    mtok[isq & (qrank % 2 == 0)] = _T_QC
-    if not _MARKER_NEXT_OK[mtok[:-1].astype(np.int64) * 9 + mtok[1:]].all() or mtok[-1] != _T_GT:
+    ctx = np.repeat(mtok, seg)
+    tok = np.take(_TOKEN_FLAT, ctx.astype(np.intp) * 11 + cls)
+    # the grammar, checked on every adjacent pair of tokens
+    pairs = tok[:-1].astype(np.intp) * _NT + tok[1:]
+    if tok[0] != _T_LT or tok[-1] != _T_GT or not np.take(_NEXT_OK, pairs).all():
         return None
-    # context of each run: the last marker at or before it (the marker itself is excluded below)
-    owner_marker = np.cumsum(marker) - 1
-    ctx = mtok[owner_marker]  # LT / QC -> markup, GT -> text, QO -> value
-    content = ~marker
-    in_value = content & (ctx == _T_QO)
-    in_text = content & (ctx == _T_GT)
-    in_markup = content & ((ctx == _T_LT) | (ctx == _T_QC))
-    if not (_IN_VALUE[cls[in_value]].all() and _IN_TEXT[cls[in_text]].all() and _IN_MARKUP[cls[in_markup]].all()):
-        return None
-    # the markup stream: markers and markup runs
-    keep = np.flatnonzero(marker | in_markup)
-    tok = _TOKEN_OF_CLASS[cls[keep]]
-    tok[marker[keep]] = mtok
-    tpos = starts[keep]
-    tlen = lens[keep]
-    nt = tok.shape[0]
-    nxt = np.empty(nt, dtype=np.int8)
-    nxt[:-1] = tok[1:]
-    nxt[-1] = _T_END
-    prv = np.empty(nt, dtype=np.int8)
-    prv[1:] = tok[:-1]
-    prv[0] = _T_END
-    if not _NEXT_OK[tok.astype(np.int64) * 9 + nxt].all():
-        return None
-    if (tlen[(tok == _T_EQ) | (tok == _T_SL)] != 1).any():
-        return None  # a run of "==" or "//" is one token: it must be one byte
-    sl = tok == _T_SL
-    if not np.array_equal(nxt[sl] == _T_N, prv[sl] == _T_LT):
+    eq_sl = np.flatnonzero((tok == _T_EQ) | (tok == _T_SL))
+    if ((starts[eq_sl + 1] - starts[eq_sl]) != 1).any():
+        return None  # "==" or "//" is one run
+    sl = eq_sl[tok[eq_sl] == _T_SL]
+    if not np.array_equal(tok[sl + 1] == _T_N, tok[sl - 1] == _T_LT):
         return None  # "/" only right after "<" (then a name) or right before ">"
     names = np.flatnonzero(tok == _T_N)
-    attr_name = prv[names] == _T_W
-    if not np.array_equal(nxt[names] == _T_EQ, attr_name):
+    attr_name = tok[names - 1] == _T_W
+    if not np.array_equal(tok[names + 1] == _T_EQ, attr_name):
         return None  # an attribute name is followed by "=", an element name is not
-    if not _NAME_START[buf[tpos[names]]].all():
+    if not _NAME_START[buf[starts[names]]].all():
         return None
     # tags
-    lt = np.flatnonzero(tok == _T_LT)
-    gt = np.flatnonzero(tok == _T_GT)
+    lt = mrun[mtok == _T_LT]
+    gt = mrun[mtok == _T_GT]
     ntag = lt.shape[0]
     is_end = tok[lt + 1] == _T_SL
     closing_slash = tok[gt - 1] == _T_SL
@@ -254,72 +257,88 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
         return None  # </a/>
     self_closing = closing_slash & ~is_end
     name_tok = lt + 1 + is_end
-    name_pos, name_len = tpos[name_tok], tlen[name_tok]
+    # names as exact (length, three 64-bit words); longer names are not in the accepted subset
+    padded = np.zeros(n + 2 * _MAX_NAME, dtype=np.uint8)
+    padded[:n] = buf
+    u64 = np.ndarray(shape=(n + _MAX_NAME,), dtype="<u8", buffer=padded, strides=(1,))
+    tag_name = _name_words(u64, starts[name_tok], starts[name_tok + 1] - starts[name_tok])
+    if tag_name is None:
+        return None
     tag_kind = np.full(ntag, -2, dtype=np.int8)
+    for name, kind in _ELEMENTS:
+        tag_kind[_is_name(tag_name, name)] = kind
+    if (tag_kind < 0).any() or (tag_kind[is_end] != 0).any():
+        return None
+    if not np.array_equal(self_closing, ~is_end & (tag_kind != 0)):
+        return None  # only Node has content: with all end tags </Node>, balanced depth proves nesting
+    tag_kind[is_end] = -1
     st = np.flatnonzero(~is_end)
     en = np.flatnonzero(is_end)
-    for name, kind in _ELEMENTS:
-        hit = _match(buf, name_pos[st], name_len[st], name)
-        tag_kind[st[hit]] = kind
-    if (tag_kind[st] < 0).any() or not _match(buf, name_pos[en], name_len[en], b"Node").all():
+    # depth (a Node opens, an end tag closes)
+    step = (tag_kind == 0).astype(np.int64) - is_end
+    depth = np.cumsum(step)
+    if depth[-1] != 0 or (depth[:-1] <= 0).any() or int(depth.max()) > MAX_REGION_DEPTH:
         return None
-    if not np.array_equal(self_closing[st], tag_kind[st] != 0):
-        return None  # only Node has content: with all end tags </Node>, balanced depth proves nesting
-    tag_kind[en] = -1
-    # attributes: name token, "=", open quote, close quote
+    # attributes: name token, "=", opening quote ... closing quote (in order)
     a_tok = names[attr_name]
     owner = np.searchsorted(lt, a_tok) - 1
     if is_end[owner].any():
         return None
-    a_pos, a_len = tpos[a_tok], tlen[a_tok]
-    v0 = tpos[a_tok + 2] + 1
-    v1 = tpos[a_tok + 3]
-    # no attribute twice in a tag (names compared by a fingerprint: a collision only costs the fast path)
-    if a_len.size:
-        if int(a_len.max()) > 64:
-            return None
-        last = a_pos + a_len - 1
-        fp = a_len | (buf[a_pos].astype(np.int64) << 8) | (buf[last].astype(np.int64) << 16)
-        fp |= buf[np.minimum(a_pos + 1, last)].astype(np.int64) << 24
-        fp |= buf[np.maximum(last - 1, a_pos)].astype(np.int64) << 32
-        fp |= buf[a_pos + a_len // 2].astype(np.int64) << 40
-        for k in range(1, a_tok.shape[0]):
-            same = owner[k:] == owner[:-k]
-            if not same.any():
-                break
-            if k > 16 or (same & (fp[k:] == fp[:-k])).any():
-                return None
-        if _match(buf, a_pos, a_len, b"xmlns").any():
-            return None
-    owner_kind = tag_kind[owner]
-    # depth (a Node opens, an end tag closes)
-    step = np.zeros(ntag, dtype=np.int64)
-    step[st[tag_kind[st] == 0]] = 1
-    step[en] = -1
-    depth = np.cumsum(step)
-    if depth[-1] != 0 or (depth[:-1] <= 0).any() or int(depth.max()) > MAX_REGION_DEPTH:
+    qo = mrun[mtok == _T_QO]
+    qc = mrun[mtok == _T_QC]
+    v0 = starts[qo] + 1
+    v1 = starts[qc]
+    a_name = _name_words(u64, starts[a_tok], starts[a_tok + 1] - starts[a_tok])
+    if a_name is None:
         return None
-    if buf.max() >= 0x80:  # non-ASCII (only possible inside values): valid UTF-8, XML characters
+    a_code = np.full(a_tok.shape[0], -1, dtype=np.int64)
+    for k, name in enumerate(_ATTRS):
+        a_code[_is_name(a_name, name)] = k
+    if (a_code == _XMLNS).any():
+        return None
+    # no attribute twice in a tag (attributes of a tag are consecutive)
+    for k in range(1, a_tok.shape[0]):
+        same = owner[k:] == owner[:-k]
+        if not same.any():
+            break
+        if k > 32:
+            return None  # more attributes than any tree element has
+        for col in a_name:
+            same &= col[k:] == col[:-k]
+        if same.any():
+            return None
+    if (cls == _HIGH).any():  # non-ASCII (only in values): valid UTF-8, XML characters
         try:
             text = buf.tobytes().decode("utf-8")
         except UnicodeDecodeError:
             return None
         if "\ufffe" in text or "\uffff" in text:
             return None
+    owner_kind = tag_kind[owner]
 
     def attr(name: bytes, kind: int) -> Span:
-        sel = np.flatnonzero((owner_kind == kind) & _match(buf, a_pos, a_len, name))
+        sel = np.flatnonzero((a_code == _ATTRS.index(name)) & (owner_kind == kind))
         return owner[sel], v0[sel], v1[sel]
 
-    return Tags(buf, tag_kind, st, en, self_closing, attr)
+    tags = Tags(buf, tag_kind, st, en, self_closing, attr)
+    tags.words = u64
+    return tags
 
 
-def _match(buf: NDArray[np.uint8], pos: NDArray[np.int64], length: NDArray[np.int64], name: bytes) -> NDArray[np.bool_]:
-    """Is ``buf[pos:pos+length] == name`` (for each position)?"""
-    L = len(name)
-    out = (length == L) & (buf[pos] == name[0])
-    cand = np.flatnonzero(out)
-    if cand.size and L > 1:
-        window = buf[pos[cand][:, None] + np.arange(1, L)]
-        out[cand] = (window == np.frombuffer(name[1:], dtype=np.uint8)).all(axis=1)
-    return out
+def _name_words(
+    u64: NDArray[np.uint64], pos: NDArray[np.int64], length: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.uint64], NDArray[np.uint64], NDArray[np.uint64]] | None:
+    """Each name ``buf[pos:pos+length]`` as (length, 3 words, zero-padded), None if one is too long."""
+    if length.size and int(length.max()) > _MAX_NAME:
+        return None
+    words = []
+    for i in range(3):
+        keep = np.clip(length - 8 * i, 0, 8)
+        words.append(u64[pos + 8 * i] & _MASKS[keep])
+    return length, words[0], words[1], words[2]
+
+
+def _is_name(names: tuple[NDArray[Any], ...], name: bytes) -> NDArray[np.bool_]:
+    length, w0, w1, w2 = names
+    a, b, c = _words(name)
+    return (length == len(name)) & (w0 == np.uint64(a)) & (w1 == np.uint64(b)) & (w2 == np.uint64(c))

@@ -60,6 +60,9 @@ class _DocInfo:
         self._etree: Any = None
         self.raw: _RawDoc | None = None
         self.fast_trees = 0  # trees converted by ``fast_tree`` (from lxml elements)
+        self._scope_tm: Any = None
+        self._scope_plain = False
+        self._global_types: dict[str, str] = {}
 
     def on_tree(self, tm: Any) -> list[RawTree]:
         """Convert one finished TreeModel (lxml element)."""
@@ -166,8 +169,33 @@ class _DocInfo:
                     self._td[d.get("name", "")] = d
         return self._td
 
+    def _plain_scope(self, tm: Any) -> bool:
+        """Does ``tm`` see only document-level fields (no LocalTransformations, no modelChain)?"""
+        if self._scope_tm is not tm:
+            self._scope_tm = tm
+            self._scope_plain = True
+            e = tm
+            while e is not None and self._scope_plain:
+                tag = local_name(e.tag)
+                if tag in MODEL_TAGS and _kids(e, "LocalTransformations"):
+                    self._scope_plain = False
+                if tag == "Segment":
+                    seg = e.getparent()
+                    if seg is not None and seg.get("multipleModelMethod") == "modelChain":
+                        self._scope_plain = False
+                e = e.getparent()
+        return self._scope_plain
+
     def field_type(self, tm: Any, name: str, where: Any) -> str:
         """PMML dataType of field ``name`` as seen from TreeModel ``tm``."""
+        if self._plain_scope(tm):
+            known = self._global_types.get(name)
+            if known is None:
+                known = self._global_types[name] = self._field_type(tm, name, where)
+            return known
+        return self._field_type(tm, name, where)
+
+    def _field_type(self, tm: Any, name: str, where: Any) -> str:
         e = tm
         while e is not None:
             tag = local_name(e.tag)
