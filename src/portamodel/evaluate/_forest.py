@@ -9,22 +9,22 @@ children are copies of it, so every (row, tree) pair takes exactly ``max_depth``
 the bottom level, where the leaf values sit.
 
 Every split is normalised at compile time to ``y <= t'`` with a missing value going to the false
-child: ``x < t`` becomes ``x <= nextafter(t, -inf)``; ``>``/``>=`` swap the children; float32 trees
-get the float64 ``t'`` with ``float32(x) <= t`` exactly when ``x <= t'`` (:func:`float32_threshold`),
-so the input is never cast; a split whose missing values go to the ``<=`` side tests
-``-x <= nextafter(-t', -inf)`` on negated input columns with its children swapped. NaN fails every
-comparison, so no NaN test is needed; only ``stop``/``null`` actions need the path a missing value
-takes, and for chunks that contain a NaN those models walk level by level recording it.
+child: ``x < t`` becomes ``x <= nextafter(t, -inf)``; ``>``/``>=`` swap the children; a split whose
+missing values go to the ``<=`` side tests ``-x <= nextafter(-t', -inf)`` on negated input columns
+with its children swapped. NaN fails every comparison, so no NaN test is needed; only
+``stop``/``null`` actions need the path a missing value takes, and for chunks that contain a NaN
+those models walk level by level recording it. float32 trees compare exactly as if the input were
+rounded to float32: batches are cast to float32 once and compared with :func:`float32_floor`
+thresholds; single rows and small batches compare the float64 input with the float64 ``t'`` of
+:func:`float32_threshold` (no cast, one numpy call fewer).
 
-Two kernels walk the levels:
-
-- *block*: ``r <= 4`` levels at once. The ``2**r - 1`` comparisons of the whole subtree are
-  evaluated at once, packed with ``np.packbits`` into an 8- or 16-bit code and mapped to the exit
-  position by a lookup table shared by all perfect subtrees. The top block of every tree is the
-  same for all rows, so its inputs are one column gather; deeper blocks gather per pair and are
-  used for up to :data:`SMALL_BATCH` rows (the single-row path), where they cut the number of numpy
-  calls four-fold.
-- *level*: one level per step, gathering feature, threshold and input value per (row, tree) pair.
+Batches (more than :data:`SMALL_BATCH` rows) take the top :data:`BATCH_TOP_LEVELS` levels
+node-major (:class:`_TopLevels`: a gather of whole rows of the transposed input, one compare, the
+exit positions selected with bitwise operations on the outcome bytes), then one level per step,
+gathering feature, input value and threshold per (tree, row) pair, tree-major. Single rows and
+small batches walk *blocks* of up to 4 levels: the ``2**r - 1`` comparisons of a subtree at once,
+packed with ``np.packbits`` into an 8- or 16-bit code and mapped to the exit position by a lookup
+table shared by all perfect subtrees, which cuts the number of numpy calls four-fold.
 
 Trees are combined in tree order (:func:`tree_sum`), so sums are bit-identical to scikit-learn's
 and to a tree-by-tree loop. :class:`PointerForest` applies the same normalisation to deeper trees
@@ -63,7 +63,7 @@ MAX_PERFECT_DEPTH = 12
 MAX_PERFECT_SLOTS = 1 << 21
 #: Rows up to which every level is walked in blocks (fewest numpy calls); above, the top block only.
 SMALL_BATCH = 8
-#: Levels of the top block on batches (a column gather; then one level per step).
+#: Top levels of a batch selected node-major (:class:`_TopLevels`); then one level per step.
 BATCH_TOP_LEVELS = 3
 #: (row, tree) pairs per chunk of a batch (the plan reads :attr:`PerfectForest.rows_per_chunk`).
 CHUNK_PAIRS = 1 << 16
@@ -192,6 +192,58 @@ class _Block:
         return g
 
 
+class _TopLevels:
+    """The top ``levels`` levels of every tree for a batch, node-major.
+
+    The comparisons of the ``2**levels - 1`` top nodes of every tree are the same for all rows:
+    they are one gather of whole rows of the transposed input ``(n_features, m)`` (contiguous
+    copies) and one compare, giving outcomes ``(node, tree, row)``. The exit position of every
+    (tree, row) pair is then selected level by level with bitwise operations on those bytes
+    (``b ? x1 : x0`` is ``x0 ^ ((x0 ^ x1) & b)``), with no per-pair gather at all.
+    """
+
+    def __init__(self, levels: int, feat: list[IntP], thr: list[NDArray], n_trees: int) -> None:
+        self.levels = levels
+        width = (1 << levels) - 1
+        f = np.zeros((width, n_trees), dtype=np.intp)
+        t = np.zeros((width, n_trees), dtype=thr[0].dtype)
+        trees = np.arange(n_trees, dtype=np.intp)
+        for level in range(levels):
+            for p in range(1 << level):
+                f[(1 << level) - 1 + p] = feat[level][(trees << level) + p]
+                t[(1 << level) - 1 + p] = thr[level][(trees << level) + p]
+        self.feat = f.ravel()
+        self.thr = t.reshape(-1, 1)
+        self.shape = (width, n_trees)
+        self.base = (trees << levels)[:, None]
+
+    def __call__(self, X: NDArray) -> IntP:
+        """Level-``levels`` index ``(T, m)`` (tree-major) of every pair; ``X`` is ``(m, n_features)``."""
+        m = X.shape[0]
+        XT = np.ascontiguousarray(X.T)
+        c = np.less_equal(XT.take(self.feat, axis=0, mode="clip"), self.thr)
+        c = c.view(np.uint8).reshape(*self.shape, m)  # 0/1 bytes (node, tree, row)
+        bits = [c[0]]  # the outcome at each level along every pair's path
+        for level in range(1, self.levels):
+            cand = [c[(1 << level) - 1 + p] for p in range(1 << level)]
+            for b in reversed(bits):  # the last bit chooses between neighbours, then the one before...
+                cand = [_select(b, cand[2 * q + 1], cand[2 * q]) for q in range(len(cand) // 2)]
+            bits.append(cand[0])
+        pos = bits[0].copy()
+        for b in bits[1:]:
+            pos += pos
+            pos += b
+        return pos + self.base  # type: ignore[no-any-return]
+
+
+def _select(b: NDArray[np.uint8], x1: NDArray[np.uint8], x0: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """``x1`` where ``b`` is 1, else ``x0`` (all 0/1 bytes)."""
+    out = np.bitwise_xor(x0, x1)
+    out &= b
+    out ^= x0
+    return out
+
+
 class PerfectForest:
     """A compiled tree ensemble (ordered splits, moderate depth); call it with ``(n, n_features)``.
 
@@ -199,7 +251,7 @@ class PerfectForest:
     cuts large batches into chunks (see :mod:`._parallel`) of :attr:`rows_per_chunk` rows.
     """
 
-    batch_top: _Block | None = None
+    batch_top: _TopLevels | None = None
     rows_per_chunk: int
 
     @staticmethod
@@ -231,7 +283,7 @@ class PerfectForest:
             self.blocks.append(_Block(start, r, self.feat, self.thr, self.n_trees))
             start += r
         top = min(BATCH_TOP_LEVELS, self.depth)
-        self.batch_top = _Block(0, top, self.feat, self.work_thr, self.n_trees) if top else None
+        self.batch_top = _TopLevels(top, self.feat, self.work_thr, self.n_trees) if top else None
         self.rows_per_chunk = max(1, CHUNK_PAIRS // max(1, self.n_trees))
 
     def _compile_nodes(self, est: TreeEnsemble) -> None:
@@ -361,10 +413,10 @@ class PerfectForest:
         if self.augment:
             X = np.concatenate((X, np.negative(X)), axis=1)
         flat = X.reshape(-1)
-        rowoff = (np.arange(m, dtype=np.intp) * X.shape[1])[:, None]
+        rowoff = np.arange(m, dtype=np.intp) * X.shape[1]
         top = self.batch_top
         assert top is not None
-        g = top.top(X)
+        g = top(X)  # (T, m)
         f = np.empty_like(g)
         v = np.empty(g.shape, dtype=X.dtype)
         t = np.empty(g.shape, dtype=X.dtype)
@@ -377,7 +429,7 @@ class PerfectForest:
             np.less_equal(v, t, out=c)
             g += g
             g += c
-        return g.T
+        return g
 
     def _levels(self, X: F64, track: bool) -> tuple[IntP, IntP | None]:
         """Row-major walk ``(m, T)`` level by level from the roots, recording stops if ``track``."""
