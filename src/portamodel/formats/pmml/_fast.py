@@ -253,14 +253,11 @@ def convert_tags(tags: Tags, tm: Any, info: Any, *, where: Any, classification: 
     values = _strings(buf, v0, v1)
     if ops is None or fields is None or values is None:
         return None
-    op_names, op_inv = np.unique(ops, return_inverse=True)
-    op_map = []
-    for o in op_names.tolist():
-        code = _OPS.get(o.decode())
-        if code is None:
-            return None  # isMissing / isNotMissing: general path
-        op_map.append(code)
-    sp_op = np.array(op_map, dtype=np.uint8)[op_inv]
+    sp_op = np.full(ops.shape[0], 255, dtype=np.uint8)
+    for op_name, op_code in _OPS.items():
+        sp_op[ops == op_name.encode()] = op_code
+    if (sp_op == 255).any():
+        return None  # isMissing / isNotMissing: general path
     field_names_b, field_inv = np.unique(fields, return_inverse=True)
     field_names = [f.decode() for f in field_names_b.tolist()]
     # Node: score, id, defaultChild

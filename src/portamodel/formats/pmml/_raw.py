@@ -60,6 +60,7 @@ _LUT[ord("<")] = _LT
 _LUT[ord(">")] = _GT
 _LUT[ord('"')] = _QUOTE
 _LUT[ord("&")] = _FORBID
+_LUT_BYTES = _LUT.tobytes()
 _NAME_START = np.zeros(256, dtype=bool)
 for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_":
     _NAME_START[_c] = True
@@ -77,7 +78,9 @@ _TOKEN[_T_LT, _LT] = _T_LT  # a marker's context is itself
 _TOKEN[_T_GT, _GT] = _T_GT
 _TOKEN[_T_QO, _QUOTE] = _T_QO
 _TOKEN[_T_QC, _QUOTE] = _T_QC
-_TOKEN_FLAT = _TOKEN.ravel()
+_TOKEN_FLAT = np.full(64, _T_BAD, dtype=np.uint8)  # index: context * 16 + byte class
+for _ctx in range(4):
+    _TOKEN_FLAT[_ctx * 16 : _ctx * 16 + 11] = _TOKEN[_ctx]
 _NEXT_2D = np.zeros((_NT, _NT), dtype=bool)  # the grammar, as allowed (token, next token) pairs
 for _a, _bs in {
     _T_LT: (_T_N, _T_SL),
@@ -92,7 +95,9 @@ for _a, _bs in {
     _T_TXT: (_T_TXT, _T_LT),
 }.items():
     _NEXT_2D[_a, list(_bs)] = True
-_NEXT_OK = _NEXT_2D.ravel()
+_NEXT_OK = np.zeros(256, dtype=bool)  # index: token * 16 + next token
+for _a in range(_NT):
+    _NEXT_OK[_a * 16 : _a * 16 + _NT] = _NEXT_2D[_a]
 _MARKER_TOKEN = np.zeros(11, dtype=np.int8)
 _MARKER_TOKEN[[_LT, _GT, _QUOTE]] = [_T_LT, _T_GT, _T_QO]
 
@@ -199,7 +204,7 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
     n = buf.shape[0]
     if n < 2:
         return None
-    code = np.take(_LUT, buf)
+    code = np.frombuffer(buf.tobytes().translate(_LUT_BYTES), dtype=np.uint8)
     # runs of equal byte classes (starts[k]: first byte of run k; starts[-1] == n)
     change = np.empty(n + 1, dtype=bool)
     change[0] = True
@@ -229,10 +234,11 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
     seg = np.diff(mrun, append=nrun)
     if mrun.shape[0] == 0 or mrun[0] != 0:
         return None
-    ctx = np.repeat(mtok, seg)
-    tok = np.take(_TOKEN_FLAT, ctx.astype(np.intp) * 11 + cls)
+    ctx16 = np.repeat((mtok << 4).view(np.uint8), seg)
+    tok = np.take(_TOKEN_FLAT, np.bitwise_or(ctx16, cls, out=ctx16))
     # the grammar, checked on every adjacent pair of tokens
-    pairs = tok[:-1].astype(np.intp) * _NT + tok[1:]
+    pairs = np.left_shift(tok[:-1], 4)
+    pairs |= tok[1:]
     if tok[0] != _T_LT or tok[-1] != _T_GT or not np.take(_NEXT_OK, pairs).all():
         return None
     eq_sl = np.flatnonzero((tok == _T_EQ) | (tok == _T_SL))
@@ -307,7 +313,7 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
             same &= col[k:] == col[:-k]
         if same.any():
             return None
-    if (cls == _HIGH).any():  # non-ASCII (only in values): valid UTF-8, XML characters
+    if buf.max() >= 0x80:  # non-ASCII (only in values): valid UTF-8, XML characters
         try:
             text = buf.tobytes().decode("utf-8")
         except UnicodeDecodeError:

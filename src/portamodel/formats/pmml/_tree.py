@@ -876,8 +876,8 @@ def _values(
             raise FormatError(
                 f"a ScoreDistribution recordCount/probability is {bad!r}: counts must be finite and >= 0", location=str(where)
             )
-        sub = np.zeros((nv, K))
-        np.add.at(sub, (sd_vid, cls), x)
+        # the same sums as np.add.at (bincount adds in input order too), much faster
+        sub = np.bincount(sd_vid * K + cls, weights=x, minlength=nv * K).reshape(nv, K)
         total = sub.sum(axis=1)
         rows = np.flatnonzero(has_sd)
         with np.errstate(invalid="ignore", divide="ignore"):
