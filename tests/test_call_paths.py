@@ -318,3 +318,17 @@ def test_mlp_blocks_keep_products_on_one_blas_thread() -> None:
     assert k.block_rows == 248 and k.block_rows * 64 * 32 < BLAS_ONE_THREAD_MACS
     assert kernel(2, 3, 1).block_rows == BLOCK_ROWS
     assert kernel(512, 512, 1).block_rows == MIN_BLOCK_ROWS
+
+
+@pytest.mark.parametrize("n", [1, 3, 5000])
+def test_logistic_from_negated_scores_has_the_same_bits(n: int) -> None:
+    """The linear kernel negates the coefficients instead of the scores: bit for bit the textbook formula."""
+    model = MODELS["logistic"]()
+    X = _data(n) * 50
+    X[-1] = [1e308, -1e308, np.inf, 0.0]
+    est = model.estimator
+    with np.errstate(all="ignore"):
+        scores = X.dot(np.ascontiguousarray(est.coefficients.T))  # type: ignore[union-attr]  # the kernel's product
+        want = 1.0 / (1.0 + np.exp(-(scores + est.intercepts)))  # type: ignore[union-attr]
+    np.testing.assert_array_equal(outputs(model, X), want)
+    np.testing.assert_array_equal(model.predict_proba(X)[:, 1], want[:, 0])

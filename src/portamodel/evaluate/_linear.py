@@ -3,7 +3,9 @@
 One BLAS call (``ndarray.dot`` when :func:`~._transforms.dot_is_exact`: the method skips numpy's
 function dispatch, which costs more than the product itself for one row; ``@`` otherwise), the
 intercepts added out of place for small results and in place
-for large ones, the link applied under one :func:`~._transforms.silenced` error state.
+for large ones, the link applied under one :func:`~._transforms.silenced` error state. A logistic link is
+computed from negated coefficients (:func:`~._transforms.logistic_of_negated`: the same bits, one
+pass fewer).
 
 >>> from portamodel.ir import LinearModel
 >>> f = compile_linear(LinearModel(features=("a",), coefficients=[[2.0]], intercepts=[1.0]))
@@ -19,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..ir import LinearModel
-from ._transforms import IN_PLACE_FROM, QUIET_NORMALIZATIONS, dot_is_exact, silenced
+from ._transforms import IN_PLACE_FROM, QUIET_NORMALIZATIONS, dot_is_exact, logistic_of_negated, silenced
 
 __all__ = ["compile_linear"]
 
@@ -29,17 +31,20 @@ F64 = NDArray[np.float64]
 def compile_linear(est: LinearModel) -> Callable[[F64], F64]:
     """A function from the feature matrix ``(n, n_features)`` to outputs ``(n, n_outputs)``."""
     coef_t = np.ascontiguousarray(est.coefficients.T)
-    # one output: a Python float adds faster than a one-element array (same bits)
-    intercepts = float(est.intercepts[0]) if est.intercepts.shape[0] == 1 else est.intercepts
+    intercepts = est.intercepts
     link = QUIET_NORMALIZATIONS[est.normalization]
+    if est.normalization == "logistic":
+        coef_t, intercepts, link = -coef_t, -intercepts, logistic_of_negated
+    # one output: a Python float adds faster than a one-element array (same bits)
+    bias = float(intercepts[0]) if intercepts.shape[0] == 1 else intercepts
 
     use_dot = dot_is_exact(coef_t)
 
     def run(X: F64) -> F64:
         scores = X.dot(coef_t) if use_dot else X @ coef_t
         if scores.size < IN_PLACE_FROM:
-            return link(scores + intercepts)
-        scores += intercepts
+            return link(scores + bias)
+        scores += bias
         return link(scores)
 
     return silenced(run)

@@ -25,6 +25,7 @@ __all__ = [
     "dot_is_exact",
     "erfc",
     "logistic",
+    "logistic_of_negated",
     "normal_cdf",
     "silenced",
     "softmax",
@@ -335,6 +336,23 @@ def _logistic_quiet(x: F64) -> F64:
     np.exp(x, out=x)
     x += 1.0
     return np.divide(1.0, x, out=x)  # type: ignore[no-any-return]
+
+
+def logistic_of_negated(z: F64) -> F64:
+    """``logistic(-z)`` = ``1 / (1 + exp(z))``: for callers that computed the negated scores directly.
+
+    Negating the weights and intercepts negates every product and partial sum exactly, so
+    ``logistic_of_negated(X @ -w - b)`` has the bits of ``logistic(X @ w + b)`` with one pass fewer.
+    Quiet variant: may overwrite ``z``, must run :func:`silenced`.
+
+    >>> silenced(logistic_of_negated)(np.array([[0.0, -800.0]])).tolist()
+    [[0.5, 1.0]]
+    """
+    if z.size < _IN_PLACE_FROM:
+        return 1.0 / (1.0 + np.exp(z))  # type: ignore[no-any-return]
+    np.exp(z, out=z)
+    z += 1.0
+    return np.divide(1.0, z, out=z)  # type: ignore[no-any-return]
 
 
 def _softmax_quiet(x: F64) -> F64:
