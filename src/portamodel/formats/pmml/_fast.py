@@ -84,10 +84,11 @@ def _word_strings(words: NDArray[np.uint64], start: NDArray[np.int64], stop: NDA
         return np.zeros(0, dtype="S1")
     if int(length.max()) > 24:
         return None
-    out = np.empty((start.shape[0], 3), dtype=np.uint64)
-    for i in range(3):
-        np.bitwise_and(words[start + 8 * i], _WORD_MASKS[np.clip(length - 8 * i, 0, 8)], out=out[:, i])
     width = max(int(length.max()), 1)
+    out = np.zeros((start.shape[0], 3), dtype=np.uint64)
+    for i in range(0, width, 8):
+        keep = np.minimum(np.maximum(length - i, 0), 8)
+        np.bitwise_and(words[start + i], np.take(_WORD_MASKS, keep), out=out[:, i // 8])
     strings = out.view("S24").ravel()
     return strings.astype(f"S{width}") if width < 24 else strings
 

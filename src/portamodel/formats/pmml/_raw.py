@@ -338,9 +338,13 @@ def _name_words(
     if length.size and int(length.max()) > _MAX_NAME:
         return None
     words = []
+    zero = np.zeros(pos.shape[0], dtype=np.uint64)
     for i in range(3):
-        keep = np.clip(length - 8 * i, 0, 8)
-        words.append(u64[pos + 8 * i] & _MASKS[keep])
+        if i and not (length > 8 * i).any():
+            words.append(zero)
+            continue
+        keep = np.minimum(np.maximum(length - 8 * i, 0), 8)
+        words.append(np.bitwise_and(u64[pos + 8 * i], np.take(_MASKS, keep)))
     return length, words[0], words[1], words[2]
 
 
