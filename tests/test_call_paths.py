@@ -332,3 +332,16 @@ def test_logistic_from_negated_scores_has_the_same_bits(n: int) -> None:
         want = 1.0 / (1.0 + np.exp(-(scores + est.intercepts)))  # type: ignore[union-attr]
     np.testing.assert_array_equal(outputs(model, X), want)
     np.testing.assert_array_equal(model.predict_proba(X)[:, 1], want[:, 0])
+
+
+def test_silenced_falls_back_to_errstate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without numpy 2's error-state context variable (numpy 1.x), ``silenced`` uses np.errstate."""
+    from portamodel.evaluate import _transforms
+
+    monkeypatch.setattr(_transforms, "_QUIET", None)
+    f = _transforms.silenced(lambda x: np.exp(x) * (x - x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(f(np.array([1000.0])))[0]
+    with pytest.warns(RuntimeWarning):
+        np.exp(np.array([1000.0]))

@@ -287,7 +287,7 @@ def silenced(fn: Callable[[F64], F64]) -> Callable[[F64], F64]:
     >>> f(np.array([1e308])).tolist()
     [inf]
     """
-    if _QUIET is None:  # pragma: no cover - numpy 1.x
+    if _QUIET is None:  # numpy 1.x
 
         def run_errstate(X: F64) -> F64:
             with np.errstate(all="ignore"):
