@@ -345,3 +345,22 @@ def test_silenced_falls_back_to_errstate(monkeypatch: pytest.MonkeyPatch) -> Non
         assert np.isnan(f(np.array([1000.0])))[0]
     with pytest.warns(RuntimeWarning):
         np.exp(np.array([1000.0]))
+
+
+def test_logistic_of_one_value_has_the_bits_of_the_array_formula() -> None:
+    """The (1, 1) logistic runs on Python floats around numpy's exp: same bits as the array formula, quietly."""
+    from portamodel.evaluate._transforms import QUIET_NORMALIZATIONS, logistic_of_negated
+
+    values = np.concatenate(
+        [RNG.standard_normal(2000) * 40, [0.0, -0.0, 709.0, 710.0, -745.0, -746.0, 1e308, -1e308, np.inf, -np.inf, np.nan]]
+    )
+    quiet_logistic = silenced(QUIET_NORMALIZATIONS["logistic"])
+    negated = silenced(logistic_of_negated)
+    with np.errstate(all="ignore"):
+        want = 1.0 / (1.0 + np.exp(-values))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = np.array([quiet_logistic(np.array([[v]]))[0, 0] for v in values])
+        got_negated = np.array([negated(np.array([[-v]]))[0, 0] for v in values])
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_negated, want)
