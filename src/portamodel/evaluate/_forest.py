@@ -68,7 +68,7 @@ BATCH_TOP_LEVELS = 3
 #: (row, tree) pairs per chunk of a batch (the plan reads :attr:`PerfectForest.rows_per_chunk`).
 CHUNK_PAIRS = 1 << 16
 
-_SIGNS = np.array([1.0, -1.0])  # np.multiply.outer(_SIGNS, x) is [x, -x] in one call
+_SIGNS = np.array([[1.0], [-1.0]])  # (_SIGNS * x).reshape(-1) is [x, -x] for one row x (1, n), in one call
 _F32_EDGE = float(np.finfo(np.float32).max) + 2.0**103  # the float64 values rounding to +-inf in float32 start here
 
 
@@ -478,7 +478,7 @@ class PerfectForest:
             track = self.has_stop and bool(np.isnan(X).any())
             if m == 1 and not track and self.batch_top is not None:
                 # the fewest numpy calls: one gather per block, no chunk-sized buffers
-                x = np.multiply.outer(_SIGNS, X[0]).reshape(-1) if self.augment else X.reshape(-1)
+                x = (_SIGNS * X).reshape(-1) if self.augment else X.reshape(-1)
                 leaf = None
                 for block in self.blocks:
                     leaf = block.one_row(leaf, x)
