@@ -18,7 +18,7 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 import onnx
-from hypothesis import given
+from hypothesis import example, given
 
 import portamodel
 from helpers import sample_inputs
@@ -84,7 +84,32 @@ def test_tree_ensembles_run_the_same_in_onnxruntime_ml_opset5(model: Model) -> N
     _check_everything(model, sample_inputs(model, 60, seed=4), tree_opset=5)
 
 
+def _folded_equality_example(null_after: bool) -> Model:
+    """Hypothesis's finds: ``x in {0, 1}`` then ``x == 1`` (NaN to the true side) under ``max``."""
+    tail: dict[str, list[Any]] = dict(feature=[0, -1, -1], threshold=[0.0] * 3, op=[0] * 3, true_child=[4, -1, -1],
+                                      false_child=[5, -1, -1], missing=[3, 0, 0], values=[[0.0]] * 3)  # fmt: skip
+    if not null_after:
+        tail = dict(feature=[-1], threshold=[0.0], op=[0], true_child=[-1], false_child=[-1], missing=[0], values=[[0.01]])
+    est = TreeEnsemble(
+        features=("x0",),
+        roots=[0, 1],
+        feature=[-1, 0, -1, 0, -1, *tail["feature"]],
+        threshold=[0.0, 0.0, 0.0, 1.0, 0.0, *tail["threshold"]],
+        op=[0, 6, 0, 4, 0, *tail["op"]],
+        true_child=[-1, 2, -1, 4, -1, *[c + 2 if c >= 0 else c for c in tail["true_child"]]],
+        false_child=[-1, 3, -1, 5, -1, *[c + 2 if c >= 0 else c for c in tail["false_child"]]],
+        missing=[0, 0, 0, 1, 0, *tail["missing"]],
+        values=[[0.0]] * 5 + tail["values"],
+        set_offsets=[0, 2],
+        set_values=[0.0, 1.0],
+        aggregation="max",
+    )
+    return Model(inputs=(Field(name="x0", dtype="double"),), target=Target(name="y", task="regression"), estimator=est)
+
+
 @given(models(families=("tree",), steps=False, float_inputs=False))
+@example(_folded_equality_example(null_after=False))  # onnxruntime gave 0.01 for NaN rows
+@example(_folded_equality_example(null_after=True))  # onnxruntime gave NaN
 def test_float32_trees_keep_every_decision_in_ml_opset1(model: Model) -> None:
     # float attributes only: thresholds are rounded so float32 inputs take the same paths
     est = model.estimator.replace(input_dtype="float32", accumulate_dtype="float32")  # type: ignore[union-attr]
@@ -300,6 +325,57 @@ def test_every_split_operator_and_missing_action(op: int, missing: int, tree_ops
             est = _stump(op, missing, t, input_dtype=dtype)
             model = Model(inputs=(_x(),), target=Target(name="y", task="regression"), estimator=est)
             _check_everything(model, X, tree_opset=tree_opset)
+
+
+def _trees(features: tuple[str, ...], nodes: list[tuple[Any, ...]], **kw: Any) -> Model:
+    """One tree from rows ``(feature, op, threshold, true, false, missing, value)``; feature -1 is a leaf."""
+    cols = list(zip(*nodes, strict=True))
+    est = TreeEnsemble(
+        features=features, roots=[0], feature=cols[0], op=cols[1], threshold=cols[2], true_child=cols[3],
+        false_child=cols[4], missing=cols[5], values=[[v] for v in cols[6]], **kw,
+    )  # fmt: skip
+    return Model(inputs=tuple(_x(f) for f in features), target=Target(name="y", task="regression"), estimator=est)
+
+
+_LEAF = (-1, 0, 0.0, -1, -1, 0)
+
+
+def _folding_cases(missing: int) -> dict[str, Model]:
+    """Runs of ``==`` tests onnxruntime folds into one set test, keeping only the first test's NaN rule."""
+    eq, ne, in_, le, m = 4, 5, 6, 0, missing
+    # set {1, 2}, then == 3 whose true leaf has the set's value
+    set_then_eq = [(0, in_, 0.0, 1, 2, 0, 0), (*_LEAF, 1.0), (0, eq, 3.0, 3, 4, m, 0), (*_LEAF, 1.0), (*_LEAF, 5.0)]
+    # == 1, == 2, == 3 with equal true leaves; only the third test has its own NaN rule
+    three_eq = [(0, eq, 1.0, 1, 2, 0, 0), (*_LEAF, 1.0), (0, eq, 2.0, 3, 4, 0, 0), (*_LEAF, 1.0)]
+    three_eq += [(0, eq, 3.0, 5, 6, m, 0), (*_LEAF, 1.0), (*_LEAF, 2.0)]
+    # != is written as == with swapped branches: its false leaf continues the run
+    eq_ne = [(0, eq, 1.0, 1, 2, 0, 0), (*_LEAF, 1.0), (0, ne, 2.0, 3, 4, m, 0), (*_LEAF, 3.0), (*_LEAF, 1.0)]
+    # true subtrees equal but for the NaN rule of a test on another feature
+    subtrees = [(0, eq, 1.0, 1, 4, 0, 0), (1, le, 0.5, 2, 3, 1, 0), (*_LEAF, 10.0), (*_LEAF, 20.0)]
+    subtrees += [(0, eq, 2.0, 5, 8, 0, 0), (1, le, 0.5, 6, 7, m, 0), (*_LEAF, 10.0), (*_LEAF, 20.0), (*_LEAF, 99.0)]
+    return {
+        "set then equal": _trees(("x",), set_then_eq, set_offsets=[0, 2], set_values=[1.0, 2.0]),
+        "three equals": _trees(("x",), three_eq),
+        "equal then not equal": _trees(("x",), eq_ne),
+        "subtrees differ in NaN rule": _trees(("x", "z"), subtrees),
+    }
+
+
+@pytest.mark.parametrize("missing", range(4))
+@pytest.mark.parametrize("tree_opset", [1, 3, 5])
+def test_equality_runs_keep_each_tests_nan_rule(missing: int, tree_opset: int) -> None:
+    # onnxruntime (1.32) folds such runs into one set test with the first test's NaN rule and true
+    # subtree; the writer separates tests whose folding would change a decision
+    xs = np.array([np.nan, 0.0, 1.0, 2.0, 3.0, 1.5, -1.0])
+    for name, model in _folding_cases(missing).items():
+        X = {"x": np.repeat(xs, 3), "z": np.tile([np.nan, 0.0, 1.0], xs.size)}
+        if tree_opset == 1:
+            est = model.estimator.replace(input_dtype="float32", accumulate_dtype="float32")  # type: ignore[union-attr]
+            model = Model(inputs=model.inputs, target=model.target, estimator=est)
+        try:
+            _check_everything(model, {k: X[k] for k in model.input_names}, tree_opset=tree_opset)
+        except AssertionError as exc:  # pragma: no cover - diagnostic
+            raise AssertionError(f"{name}: {exc}") from exc
 
 
 @pytest.mark.parametrize("tree_opset", [3, 5])

@@ -88,6 +88,7 @@ class _Converter:
             else:
                 self.out.nodes[parent].false = slot_of[ir]
         _link_chains(self.out)  # the tests of a set chain share their true branch
+        _guard_fusable_links(self.out)
         return self.out
 
     def place(self, ir: int) -> int:
@@ -143,6 +144,54 @@ def _link_chains(tree: _Tree) -> None:
             while j >= 0 and tree.nodes[j].mode == "==" and tree.nodes[j].true < 0:
                 tree.nodes[j].true = node.true
                 j = tree.nodes[j].false
+
+
+def _guard_fusable_links(tree: _Tree) -> None:
+    """Put a NaN test between two ``==`` tests onnxruntime would fold into one set test wrongly.
+
+    onnxruntime folds a run of ``BRANCH_EQ`` nodes (each the false child of the one before, one
+    feature, small integer thresholds) whose true subtrees look alike into one set test. The folded
+    test keeps only the first node's ``nodes_missing_value_tracks_true`` and the first node's true
+    subtree, and "alike" ignores the subtrees' own missing-value flags. A link stays only where
+    folding is exact: both tests share one true entry, and a NaN the first test sends to the false
+    side also goes to the false side of the second. Any other ``==`` -> ``==`` link on one feature
+    gets ``x < -inf`` in between: never true for a number, NaN goes to its true side (where the
+    second test sends NaN), numbers go on to the second test, which then heads its own run. The
+    NaN target is where NaN ends after the second test and any further tests of that feature (so
+    never a test onnxruntime folds away), and a true child: onnxruntime accepts shared nodes only as
+    true children.
+
+    >>> t = _Tree()
+    >>> a, b, c = (t.add(_Node(values=np.zeros(1))) for _ in range(3))
+    >>> second = t.add(_Node(mode="==", threshold=2.0, true=b, false=c, tracks=True))
+    >>> first = t.add(_Node(mode="==", threshold=1.0, true=a, false=second))
+    >>> _guard_fusable_links(t)
+    >>> guard = t.nodes[t.nodes[first].false]
+    >>> guard.mode, guard.threshold, guard.tracks, guard.true == b, guard.false == second
+    ('<', -inf, True, True, True)
+    """
+    for node in list(tree.nodes):  # the guards added on the way are not ``==`` tests
+        if node.mode != "==":
+            continue
+        nxt = tree.nodes[node.false]
+        if nxt.mode != "==" or nxt.feature != node.feature:
+            continue
+        if nxt.true == node.true and (node.tracks or not nxt.tracks):
+            continue  # folding changes nothing
+        node.false = tree.add(
+            _Node(feature=node.feature, mode="<", threshold=-math.inf, tracks=True, true=_nan_end(tree, node.false), false=node.false)
+        )
+
+
+def _nan_end(tree: _Tree, entry: int) -> int:
+    """The first entry from ``entry`` on that a NaN in ``entry``'s feature does not decide."""
+    feature = tree.nodes[entry].feature
+    seen: set[int] = set()
+    while tree.nodes[entry].mode != "leaf" and tree.nodes[entry].feature == feature and entry not in seen:
+        seen.add(entry)
+        n = tree.nodes[entry]
+        entry = n.true if n.tracks else n.false  # NaN fails every comparison
+    return entry
 
 
 def _order(tree: _Tree) -> list[int]:
