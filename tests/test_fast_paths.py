@@ -30,7 +30,7 @@ from portamodel.evaluate._tree import TreeEvaluator
 from portamodel.ir import AGGREGATIONS, Field, Model, Target, TreeEnsemble
 from strategies import tree_models
 
-_plan = importlib.import_module("portamodel.evaluate._plan")  # the module (evaluate may define a _plan function)
+_plan = importlib.import_module("portamodel.evaluate._plan")
 
 ORDERED = ("<=", "<", ">=", ">")
 OP_CODE_OF = {"<=": 0, "<": 1, ">=": 2, ">": 3}
@@ -447,12 +447,13 @@ def test_batch_path_exact_at_threshold_boundaries(input_dtype, op, missing):
     reference at and around every rounding boundary, for NaN, +-inf, huge values and values that
     round to float32 max / inf; single rows (float64 blocks) agree too."""
     f32max = float(np.finfo(np.float32).max)
+    F64MAX = float(np.finfo(np.float64).max)  # nextafter(-max, -inf) overflows to -inf (quietly)
     edge = f32max + 2.0**103  # the first float64 rounding to inf in float32
     rng = np.random.default_rng(7)
     with np.errstate(over="ignore"):
         base = np.concatenate(
             [rng.normal(size=12), rng.normal(size=4) * 1e-40, rng.normal(size=4) * 1e37,
-             [0.0, -0.0, f32max, -f32max, 1e300, -1e300, 5e-324, edge, -edge, 0.1]]
+             [0.0, -0.0, f32max, -f32max, 1e300, -1e300, 5e-324, edge, -edge, 0.1, F64MAX, -F64MAX]]
         )  # fmt: skip
         t32 = base.astype(np.float32).astype(np.float64)
         up = np.nextafter(base.astype(np.float32), np.float32(np.inf)).astype(np.float64)
@@ -464,7 +465,8 @@ def test_batch_path_exact_at_threshold_boundaries(input_dtype, op, missing):
         for direction in (np.inf, -np.inf):
             x = c.copy()
             for _ in range(3):
-                x = np.nextafter(x, direction)
+                with np.errstate(over="ignore"):
+                    x = np.nextafter(x, direction)
                 probes.append(x)
     X = np.concatenate(probes)[:, None]
     assert X.shape[0] > _forest.SMALL_BATCH

@@ -57,7 +57,7 @@ def _threads(options: dict[str, Any]) -> int | None:
     return check_threads(threads)
 
 
-def _plan(model: Model) -> Plan:
+def _cached_plan(model: Model) -> Plan:
     plan = model._cache.get("plan")
     return plan if plan is not None else get_plan(model)  # type: ignore[no-any-return]
 
@@ -74,7 +74,7 @@ def predict_proba(model: Model, X: Any, **options: Any) -> NDArray[np.float64]:
     tree, missing inputs to a linear model) are NaN. A regression model raises
     :class:`~portamodel.errors.InputError`: there are no probabilities to give.
     """
-    return _plan(model).predict_proba(X, _threads(options) if options else None)
+    return _cached_plan(model).predict_proba(X, _threads(options) if options else None)
 
 
 def predict(model: Model, X: Any, **options: Any) -> NDArray[Any]:
@@ -84,4 +84,4 @@ def predict(model: Model, X: Any, **options: Any) -> NDArray[Any]:
     labels' type: int64 for integer classes, float64 for float classes, bool for booleans, object
     for strings or mixed types. A row whose probabilities are NaN gets ``None`` (object array).
     """
-    return _plan(model).predict(X, _threads(options) if options else None)
+    return _cached_plan(model).predict(X, _threads(options) if options else None)

@@ -293,7 +293,8 @@ class PerfectForest:
         op = est.op
         swap = internal & ((op == _GT) | (op == _GE))  # x > t == not (x <= t): children swap
         strict = internal & ((op == _LT) | (op == _GE))  # x < t == x <= nextafter(t, -inf)
-        t = np.where(strict, np.nextafter(est.threshold, -np.inf), est.threshold)
+        with np.errstate(over="ignore"):  # nextafter(-max, -inf) is -inf: x < -max holds only for -inf
+            t = np.where(strict, np.nextafter(est.threshold, -np.inf), est.threshold)
         t_exact = t
         if est.input_dtype == "float32":
             t = float32_threshold(t)
