@@ -72,6 +72,13 @@ def test_fast_path_taken_for_sklearn2pmml_trees(path: Path, tmp_path: Path) -> N
     assert _agree(gz) == ("ok", n_trees)
 
 
+@pytest.mark.parametrize("wrap", [bytearray, memoryview], ids=["bytearray", "memoryview"])
+def test_bytes_like_sources(wrap: Any) -> None:
+    data = (DATA / "random_forest_regressor.pmml").read_bytes()
+    assert _agree(wrap(data)) == ("ok", 8)
+    assert pmml.read(wrap(data)) == pmml.read(data)
+
+
 def test_switch_really_switches() -> None:
     path = DATA / "random_forest_classifier.pmml"
     _outcome(path, False)

@@ -216,9 +216,9 @@ def convert_tags(tags: Tags, tm: Any, info: Any, *, where: Any, classification: 
     if node_tags[-1] + 1 >= ntag:
         return None
     pred_kind = tag_kind[node_tags + 1]
-    if not np.isin(pred_kind, (1, 2)).all():
+    if not ((pred_kind == 1) | (pred_kind == 2)).all():
         return None
-    if sd_tags.size and not np.isin(tag_kind[sd_tags - 1], (1, 2, 3)).all():
+    if sd_tags.size and not (tag_kind[sd_tags - 1] >= 1).all():  # after a predicate or a distribution
         return None
     # nesting: depth of each Node and its parent (the last Node one level up)
     step = np.zeros(ntag, dtype=np.int64)

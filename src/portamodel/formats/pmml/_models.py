@@ -465,7 +465,8 @@ def _tree(el: Elem, scope: Scope, ctx: Context, fn: str) -> TreePart:
     if fn == "classification" and ctx.task != "classification":
         raise FormatError("a classification TreeModel inside a regression model", location=el.xpath)
     raw: RawTree = trees[0]
-    cols = [tree_column(scope, ctx, name, el.xpath) for name in raw.fields]
+    where = el.xpath
+    cols = [tree_column(scope, ctx, name, where) for name in raw.fields]
     n_out = raw.values.shape[1]
     agg = "average" if fn == "classification" else "sum"
     return TreePart([TreeEntry(raw, cols)], n_out, agg=agg)

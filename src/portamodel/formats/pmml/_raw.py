@@ -7,18 +7,19 @@ TreeModel's root ``<Node>...</Node>`` out of the raw bytes (a *region*), parses 
 converts each region straight from its bytes with numpy (:func:`scan_region`, then the same
 vectorised converter as ``_fast.py``).
 
-When: the document is UTF-8 (no other encoding declared, no UTF-16 BOM) and holds no ``<!``
-(comment, CDATA, DOCTYPE) or ``<?`` (processing instruction) after the XML declaration, so every
-``<`` byte starts a tag and a region found by byte search is element content.
+When: the document is UTF-8 (no other encoding declared, no UTF-16 BOM) and the skeleton holds no
+``<!`` (comment, CDATA, DOCTYPE) or ``<?`` (processing instruction) after the XML declaration, so
+every region found by byte search is element content.
 
-What a region must prove, with whole-array operations (anything else: the region is handed to
-lxml, and if lxml rejects it, the whole document is re-read the ordinary way so errors are the
-same): tags strictly alternate ``<`` ... ``>``, only whitespace between tags, inside a tag only
-``Name (S Name="value")* S? /? >`` or ``</Name S?>`` (names start with a letter or ``_`` and use
-``[A-Za-z0-9_.-]``), values without ``<``, ``>``, ``&``, tab, newline, CR or control bytes, no
-``xmlns`` attribute, no attribute twice in a tag, valid UTF-8 without U+FFFE / U+FFFF, only the
-elements ``Node`` (the only one with content), ``SimplePredicate``, ``True`` and
-``ScoreDistribution``, end tags all ``</Node>``, nesting balanced and at most 200 deep.
+What a region must prove, with whole-array operations (anything else: the reader parses that region
+with lxml, and if lxml rejects it, reads the whole document the ordinary way so errors are the
+same): its bytes, split into runs of byte classes, form tokens whose every adjacent pair follows the
+grammar ``<Name (S Name="value")* S? /?>`` / ``</Name S?>`` with only whitespace between tags
+(names start with a letter or ``_`` and use ``[A-Za-z0-9_.-]``; ``=`` and ``/`` single; values
+without ``<``, ``>``, ``&``, tab, newline, CR or control bytes), no ``xmlns`` attribute, no
+attribute twice in a tag, valid UTF-8 without U+FFFE / U+FFFF, only the elements ``Node`` (the
+only one with content), ``SimplePredicate``, ``True`` and ``ScoreDistribution``, end tags all
+``</Node>``, nesting balanced (one element) and at most 200 deep.
 
 >>> doc = (b'<PMML xmlns="http://www.dmg.org/PMML-4_4"><TreeModel functionName="regression">'
 ...        b'<Node score="1"><True/></Node></TreeModel></PMML>')

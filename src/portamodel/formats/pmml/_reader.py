@@ -311,7 +311,7 @@ def _load_bytes(source: bytes | Path, max_bytes: int) -> bytes | bytearray | Non
             if magic != b"\x1f\x8b":
                 return source.read_bytes() if size <= max_bytes else None
         elif bytes(source[:2]) != b"\x1f\x8b":
-            return source
+            return source if isinstance(source, (bytes, bytearray)) else bytes(source)
         data = bytearray()
         for chunk in read_chunks(source, max_bytes):
             data += chunk

@@ -710,7 +710,9 @@ def build_raw_tree(
                 threshold[j] = _number(info, tm, where, name, kind, str(text))
     float_ids = [k for k, kind in enumerate(kinds) if kind == "float"]
     if float_ids:
-        on_float = np.isin(feature, float_ids) & split
+        is_float = np.zeros(len(kinds) + 1, dtype=bool)  # feature -1 (a leaf) reads the last entry
+        is_float[float_ids] = True
+        on_float = is_float[feature] & split
         rounded = on_float & (t.op < _IN)
         threshold[rounded] = threshold[rounded].astype(np.float32).astype(np.float64)
         for j in np.flatnonzero(on_float & (t.op >= _IN)).tolist():
