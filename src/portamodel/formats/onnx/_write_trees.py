@@ -238,8 +238,7 @@ def write_trees(b: GraphBuilder, est: TreeEnsemble, x: str, *, tree_opset: int, 
         x = b.op("Cast", [x], "features_f32", to=onnx.TensorProto.FLOAT)
         if est.input_dtype == "float64":
             report_loss("ai.onnx.ml 1 trees compare in float32: inputs are rounded to float32", on_loss=on_loss, location=where)
-        values = est.values if est.base_score is None else np.concatenate([est.values.ravel(), est.base_score])
-        if est.accumulate_dtype == "float64" or not np.array_equal(values.astype(np.float32).astype(np.float64), values, equal_nan=True):
+        if est.accumulate_dtype == "float64":  # float32 sums are written exactly (see _write_float32)
             report_loss("ai.onnx.ml 1 trees hold leaf values and sums in float32", on_loss=on_loss, location=where)
     elif est.input_dtype == "float32":
         x = b.op("Cast", [b.op("Cast", [x], to=onnx.TensorProto.FLOAT)], "features_f32", to=onnx.TensorProto.DOUBLE)
@@ -251,8 +250,9 @@ def write_trees(b: GraphBuilder, est: TreeEnsemble, x: str, *, tree_opset: int, 
             location="Model.estimator (TreeEnsemble)",
         )
     base = est.base_score if est.base_score is not None else np.zeros(K)
-    base = est.base_score if est.base_score is not None else np.zeros(K)
-    if est.aggregation == "median":
+    if est.accumulate_dtype == "float32":
+        out = _write_float32(b, est, x, tree_opset)
+    elif est.aggregation == "median":
         T = est.n_trees
         owner = est.tree_of_node()
         wide = np.zeros((est.n_nodes, T * K))
@@ -287,6 +287,64 @@ def write_trees(b: GraphBuilder, est: TreeEnsemble, x: str, *, tree_opset: int, 
         flag = _emit(b, trees, x, 1, "sum", tree_opset)
         out = b.op("Add", [out, b.op("Mul", [flag, b.const(np.array(0.0))])])
     return out
+
+
+def _write_float32(b: GraphBuilder, est: TreeEnsemble, x: str, tree_opset: int) -> str:
+    """Scores [N, K] (double) of a float32-accumulating ensemble, with the IR's float32 arithmetic.
+
+    onnxruntime adds tree scores up in the threshold type (double here), so the IR's float32
+    partial sums cannot come from the tree node. Each tree gets its own targets instead (leaf
+    values computed in float32 as the evaluator does: ``float32(w) * float32(v)``, the base score
+    added to the first tree's values), and the combination runs in float32 ops: ``CumSum`` over
+    the trees (sequential, in tree order, like the evaluator's ``tree_sum``), ``ReduceMax``,
+    the median's ``TopK``, the division by the weight total and the base score.
+    """
+    onnx = b.onnx
+    f32 = np.float32
+    T, K = est.n_trees, est.n_outputs
+    owner = est.tree_of_node()
+    vals = est.values.astype(f32)
+    w = est.tree_weights
+    agg = est.aggregation
+    base = est.base_score.astype(f32) if est.base_score is not None else np.zeros(K, dtype=f32)
+    if agg in ("sum", "average") and w is not None:
+        vals = (w.astype(f32)[owner][:, None] * vals).astype(f32)
+    elif agg == "majority_vote":
+        votes = np.zeros_like(vals)
+        weight = np.ones(T, dtype=f32) if w is None else w.astype(f32)
+        votes[np.arange(vals.shape[0]), np.argmax(vals, axis=1)] = weight[owner]
+        vals = votes
+    if agg == "sum":
+        first = owner == 0
+        vals[first] = (vals[first] + base).astype(f32)
+    if agg == "max":  # the maximum of float32 values is one of them: the tree node finds it exactly
+        wide = vals.astype(np.float64)
+        scores = _emit(b, _convert(est, wide), x, K, "max", tree_opset)
+        total = b.op("Cast", [scores], "scores_f32", to=onnx.TensorProto.FLOAT)
+    else:
+        wide = np.zeros((est.n_nodes, T * K))
+        for k in range(K):
+            wide[np.arange(est.n_nodes), owner * K + k] = vals[:, k]
+        scores = _emit(b, _convert(est, wide), x, T * K, "sum", tree_opset)  # one value per target: exact
+        cube = b.op(
+            "Reshape", [b.op("Cast", [scores], "scores_f32", to=onnx.TensorProto.FLOAT), b.const(np.array([-1, T, K], dtype=np.int64))]
+        )
+        if agg == "median":
+            top = b.op("TopK", [cube, b.const(np.array([T], dtype=np.int64))], n_out=2, axis=1, largest=1, sorted=1)[0]
+            lo, hi = (T - 1) // 2, T // 2
+            total = b.op("Gather", [top, b.const(np.array(lo, dtype=np.int64))], axis=1)
+            if lo != hi:
+                c = b.op("Gather", [top, b.const(np.array(hi, dtype=np.int64))], axis=1)
+                total = b.op("Div", [b.op("Add", [total, c]), b.const(np.array(2.0, dtype=f32))])
+        else:
+            sums = b.op("CumSum", [cube, b.const(np.array(1, dtype=np.int64))], "tree_sums")
+            total = b.op("Gather", [sums, b.const(np.array(T - 1, dtype=np.int64))], axis=1)
+            if agg != "sum":
+                weight_sum = f32(T) if w is None else f32(np.sum(w, dtype=f32))  # as the evaluator computes it
+                total = b.op("Div", [total, b.const(np.array(weight_sum, dtype=f32))])
+    if agg != "sum" and np.any(base != 0):
+        total = b.op("Add", [total, b.const(base, "base_score")])
+    return b.op("Cast", [total], "scores", to=onnx.TensorProto.DOUBLE)
 
 
 def _emit(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str, tree_opset: int, base: NDArray[np.float64] | None = None) -> str:
