@@ -257,7 +257,6 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
     # tags
     lt = mrun[mtok == _T_LT]
     gt = mrun[mtok == _T_GT]
-    ntag = lt.shape[0]
     is_end = tok[lt + 1] == _T_SL
     closing_slash = tok[gt - 1] == _T_SL
     if (is_end & closing_slash & (gt - 1 != lt + 1)).any():
@@ -268,12 +267,11 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
     padded = np.zeros(n + 2 * _MAX_NAME, dtype=np.uint8)
     padded[:n] = buf
     u64 = np.ndarray(shape=(n + _MAX_NAME,), dtype="<u8", buffer=padded, strides=(1,))
-    tag_name = _name_words(u64, starts[name_tok], starts[name_tok + 1] - starts[name_tok])
-    if tag_name is None:
+    t_pos = starts[name_tok]
+    t_len = starts[name_tok + 1] - t_pos
+    if int(t_len.max()) > _MAX_NAME:
         return None
-    tag_kind = np.full(ntag, -2, dtype=np.int8)
-    for name, kind in _ELEMENTS:
-        tag_kind[_is_name(tag_name, name)] = kind
+    tag_kind = _classify(u64, buf[t_pos], t_pos, t_len, _ELEMENT_TABLE).astype(np.int8)
     if (tag_kind < 0).any() or (tag_kind[is_end] != 0).any():
         return None
     if not np.array_equal(self_closing, ~is_end & (tag_kind != 0)):
@@ -288,29 +286,40 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
         return None
     # attributes: name token, "=", opening quote ... closing quote (in order)
     a_tok = names[attr_name]
-    owner = np.searchsorted(lt, a_tok) - 1
-    if is_end[owner].any():
+    # each attribute name is followed by "=" and its opening quote (the grammar: a quote opens
+    # only after "=", "=" follows only an attribute name), so the k-th name owns the k-th value;
+    # its tag is the number of "<" markers before that quote, minus one
+    is_qo = mtok == _T_QO
+    qo_m = np.flatnonzero(is_qo)
+    owner = np.cumsum(mtok == _T_LT)[qo_m] - 1
+    if qo_m.shape[0] != a_tok.shape[0] or is_end[owner].any():
         return None
-    qo = mrun[mtok == _T_QO]
+    qo = mrun[qo_m]
     qc = mrun[mtok == _T_QC]
     v0 = starts[qo] + 1
     v1 = starts[qc]
-    a_name = _name_words(u64, starts[a_tok], starts[a_tok + 1] - starts[a_tok])
-    if a_name is None:
+    a_pos = starts[a_tok]
+    a_len = starts[a_tok + 1] - a_pos
+    if a_len.size and int(a_len.max()) > _MAX_NAME:
         return None
-    a_code = np.full(a_tok.shape[0], -1, dtype=np.int64)
-    for k, name in enumerate(_ATTRS):
-        a_code[_is_name(a_name, name)] = k
+    a_code = _classify(u64, buf[a_pos], a_pos, a_len, _ATTR_TABLE)
     if (a_code == _XMLNS).any():
         return None
-    # no attribute twice in a tag (attributes of a tag are consecutive)
+    # no attribute twice in a tag (attributes of a tag are consecutive); known names are equal
+    # exactly when their codes are, other names are compared as words
+    key: tuple[NDArray[Any], ...] = (a_code,)
+    if (a_code < 0).any():
+        a_name = _name_words(u64, a_pos, a_len)
+        if a_name is None:  # pragma: no cover - lengths checked above
+            return None
+        key = a_name
     for k in range(1, a_tok.shape[0]):
         same = owner[k:] == owner[:-k]
         if not same.any():
             break
         if k > 32:
             return None  # more attributes than any tree element has
-        for col in a_name:
+        for col in key:
             same &= col[k:] == col[:-k]
         if same.any():
             return None
@@ -349,7 +358,45 @@ def _name_words(
     return length, words[0], words[1], words[2]
 
 
-def _is_name(names: tuple[NDArray[Any], ...], name: bytes) -> NDArray[np.bool_]:
-    length, w0, w1, w2 = names
-    a, b, c = _words(name)
-    return (length == len(name)) & (w0 == np.uint64(a)) & (w1 == np.uint64(b)) & (w2 == np.uint64(c))
+class _NameTable:
+    """Known names looked up by (length, first byte), which tells each of them apart."""
+
+    def __init__(self, names: tuple[tuple[bytes, int], ...]) -> None:
+        self.slot = np.full((_MAX_NAME + 1) * 256, -1, dtype=np.int64)
+        self.code = np.full(len(names) + 1, -1, dtype=np.int64)
+        self.length = np.zeros(len(names) + 1, dtype=np.int64)
+        self.words = np.zeros((3, len(names) + 1), dtype=np.uint64)
+        self.masks = np.zeros((3, len(names) + 1), dtype=np.uint64)
+        for i, (name, code) in enumerate(names):
+            key = len(name) * 256 + name[0]
+            assert self.slot[key] < 0, name  # (length, first byte) must be unique
+            self.slot[key] = i
+            self.code[i] = code
+            self.length[i] = len(name)
+            self.words[:, i] = _words(name)
+            self.masks[:, i] = [_MASKS[min(max(len(name) - 8 * w, 0), 8)] for w in range(3)]
+        # slot -1 (no name of that length and first byte): word 0 matches nothing
+        self.words[0, -1] = np.iinfo(np.uint64).max
+        self.masks[0, -1] = np.iinfo(np.uint64).max
+
+
+def _classify(
+    u64: NDArray[np.uint64], first: NDArray[np.uint8], pos: NDArray[np.int64], length: NDArray[np.int64], table: _NameTable
+) -> NDArray[np.int64]:
+    """The code in ``table`` of each name ``buf[pos:pos+length]`` (at most ``_MAX_NAME`` bytes;
+    ``first`` is its first byte), else -1. The candidate of the same length and first byte is
+    compared exactly: all its bytes, as up to three masked 64-bit words."""
+    if length.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    slot = table.slot[length * 256 + first]
+    same = np.bitwise_and(u64[pos], table.masks[0][slot]) == table.words[0][slot]
+    for w in (1, 2):
+        long_ = np.flatnonzero(table.length[slot] > 8 * w)  # a candidate with a word w
+        if long_.size:
+            s = slot[long_]
+            same[long_] &= np.bitwise_and(u64[pos[long_] + 8 * w], table.masks[w][s]) == table.words[w][s]
+    return np.where(same, table.code[slot], -1)
+
+
+_ELEMENT_TABLE = _NameTable(_ELEMENTS)
+_ATTR_TABLE = _NameTable(tuple((name, k) for k, name in enumerate(_ATTRS)))

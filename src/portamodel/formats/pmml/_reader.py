@@ -63,6 +63,7 @@ class _DocInfo:
         self._scope_tm: Any = None
         self._scope_plain = False
         self._global_types: dict[str, str] = {}
+        self._targets_above: dict[Any, tuple[int, str | None]] = {}
 
     def on_tree(self, tm: Any) -> list[RawTree]:
         """Convert one finished TreeModel (lxml element)."""
@@ -223,6 +224,17 @@ class _DocInfo:
             return str(f.get("dataType", "double"))
         raise FormatError(f"a tree splits on {name!r}, which is not defined", location=str(where))
 
+    @staticmethod
+    def _own_target(e: Any) -> str | None:
+        """The last target / predicted MiningField of model element ``e`` (None: none, or not a model)."""
+        name = None
+        if local_name(e.tag) in MODEL_TAGS:
+            for ms in _kids(e, "MiningSchema"):
+                for mf in _kids(ms, "MiningField"):
+                    if mf.get("usageType") in ("target", "predicted"):
+                        name = mf.get("name")
+        return name
+
     def category_code(self, tm: Any, name: str, value: str) -> float:
         table = self.codes.get(name)
         if table is None:
@@ -237,15 +249,24 @@ class _DocInfo:
         return code
 
     def classes(self, tm: Any, where: Any) -> list[str]:
-        name = None
-        e = tm
-        while e is not None and name is None:
-            if local_name(e.tag) in MODEL_TAGS:
-                for ms in _kids(e, "MiningSchema"):
-                    for mf in _kids(ms, "MiningField"):
-                        if mf.get("usageType") in ("target", "predicted"):
-                            name = mf.get("name")
-            e = e.getparent()
+        name = self._own_target(tm)
+        if name is None:
+            # the nearest model element above: its answer holds for every tree below it while it
+            # has the same children (elements above it cannot change before it closes); the key
+            # keeps the element alive
+            e = tm.getparent()
+            while e is not None and local_name(e.tag) not in MODEL_TAGS:
+                e = e.getparent()
+            if e is not None:
+                known = self._targets_above.get(e)
+                if known is not None and known[0] == len(e):
+                    name = known[1]
+                else:
+                    up = e
+                    while up is not None and name is None:
+                        name = self._own_target(up)
+                        up = up.getparent()
+                    self._targets_above[e] = (len(e), name)
         if name is None:
             raise FormatError("a classification tree without a target field", location=str(where))
         if name not in self._classes:
