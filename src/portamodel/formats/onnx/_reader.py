@@ -60,6 +60,7 @@ from ._symbols import (
     Scores,
     Sym,
     TreeScores,
+    TreeStack,
     Unplaced,
     ZipProba,
     lineage,
@@ -511,6 +512,7 @@ def _describe(sym: Any) -> str:
         PendingAffine: "input columns",
         Net: "model scores",
         TreeScores: "tree-ensemble scores",
+        TreeStack: "per-tree scores",
         OneMinus: "1 - a probability",
         Proba2: "binary probabilities",
         ZipProba: "a ZipMap of probabilities",
@@ -783,7 +785,7 @@ def _cast(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     if isinstance(x, (Net, TreeScores, Proba2, ZipProba)):
         if to not in ("float", "double"):
             raise Unplaced(f"cast of scores to {to}")
-        return [x]
+        return [replace(x, etype=to) if isinstance(x, TreeScores) else x]  # a TreeStack sums in this type
     if isinstance(x, ArgIdx):
         x = Labels(source=x.source, classes=None, etype="int64")
     if isinstance(x, Labels):
@@ -870,6 +872,8 @@ def _reshape(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
         x = r.materialize(x)
     if isinstance(x, Cols):
         return [Cols(x.names, _new_dims(x.dims, shape, node.int("allowzero", 0)), x.etype)]
+    if isinstance(x, TreeScores) and len(shape) == 3 and shape[0] == -1 and shape[1] > 1 and shape[1] * shape[2] == x.width:
+        return [TreeStack(x, shape[1], shape[2])]
     size = _row_size(_same_rows(x))
     if size > 0:
         _new_dims((size,), shape, 0)
@@ -1047,10 +1051,49 @@ def _slice(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     return [_from_array(np.asarray(out), x.etype)]
 
 
+@handles("CumSum")
+def _cumsum(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
+    """float32 running sums over the trees of a :class:`TreeStack` (how portamodel writes float32 sums)."""
+    x = args[0]
+    axis = _ints(r.const(args[1], "the axis"), "the axis") if len(args) > 1 and args[1] is not None else []
+    if not isinstance(x, TreeStack) or x.running or axis not in ([1], [-2]) or node.int("exclusive", 0) or node.int("reverse", 0):
+        raise Unplaced(f"CumSum of {_describe(x)}")
+    return [replace(x, running=True)]
+
+
+def _stack_total(stack: TreeStack, index: int) -> TreeScores:
+    """The last running sum of a stack: one ensemble whose trees add up in float32, in order."""
+    t = stack.scores
+    parts = dict(t.parts)
+    T, K = stack.n_trees, stack.width
+    if index not in (T - 1, -1):
+        raise Unplaced("a partial sum of the trees")
+    if t.etype != "float":
+        raise Unplaced("running sums of per-tree scores in double")
+    if parts.get("aggregation") != "sum" or np.any(parts["base_score"] != 0) or len(parts["roots"]) != T:
+        raise Unplaced("per-tree scores that are not one tree each")
+    est = TreeEnsemble(**parts)
+    owner = est.tree_of_node()
+    wide = np.asarray(parts["values"], dtype=np.float64).reshape(-1, T, K)
+    mine = wide[np.arange(wide.shape[0]), owner]  # (n_nodes, K): each node's own tree's targets
+    others = wide.copy()
+    others[np.arange(wide.shape[0]), owner] = 0.0
+    nan_rows = np.isnan(wide).all(axis=(1, 2))
+    if np.any(others[~nan_rows] != 0):
+        raise Unplaced("per-tree scores that share targets")
+    parts.update(values=mine, base_score=np.zeros(K), accumulate_dtype="float32")
+    return TreeScores(parts, t.post, K, "float", new_version())
+
+
 @handles("Gather")
 def _gather(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     axis = node.int("axis", 0)
     data, idx = args[0], args[1]
+    if isinstance(data, TreeStack) and data.running and axis in (1, -2):
+        ind = _int_array(r.const(idx, "indices"), "the indices")
+        if ind.ndim != 0:
+            raise Unplaced("a gather of several partial sums")
+        return [_stack_total(data, int(ind))]
     if isinstance(data, Const) and isinstance(idx, Const):
         values, ind = np.asarray(data.value), _int_array(idx.value, "the indices")
         if -values.ndim <= axis < values.ndim:
@@ -1257,6 +1300,13 @@ def _tree_const(t: TreeScores, op: str, c: NDArray[Any]) -> TreeScores:
         else:
             if parts.get("aggregation") not in ("sum", "average", "max"):
                 raise Unplaced("scaling tree scores")
+            n_trees = len(parts["roots"])
+            f32_sum = parts.get("accumulate_dtype") == "float32" and parts.get("aggregation") == "sum"
+            if op == "Div" and f32_sum and parts.get("tree_weights") is None and not np.any(base) and np.all(v == n_trees):
+                parts["aggregation"] = "average"  # total / T in float32, as the IR averages
+                return TreeScores(parts, t.post, t.width, t.etype, new_version())
+            if f32_sum:  # scaling each tree is not scaling the float32 sum
+                raise Unplaced("scaling float32 tree sums")
             if op == "Mul":
                 if np.any(v < 0) and parts.get("aggregation") == "max":
                     raise Unplaced("negative scaling of a max ensemble")

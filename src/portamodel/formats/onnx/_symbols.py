@@ -146,6 +146,17 @@ class TreeScores:
         return self.post == "identity"
 
 
+@dataclass(frozen=True, eq=False)
+class TreeStack:
+    """Per-tree scores ``[N, n_trees, width]`` (each tree writing its own ``width`` targets of
+    ``scores``), and after ``CumSum`` over the trees (``running``) their float32 partial sums."""
+
+    scores: TreeScores
+    n_trees: int
+    width: int
+    running: bool = False
+
+
 Scores = Net | TreeScores
 
 
@@ -189,7 +200,7 @@ class Labels:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Sym = Const | RowShape | Cols | PendingAffine | Net | TreeScores | OneMinus | Proba2 | ZipProba | ArgIdx | Labels
+Sym = Const | RowShape | Cols | PendingAffine | Net | TreeScores | TreeStack | OneMinus | Proba2 | ZipProba | ArgIdx | Labels
 
 
 def lineage(sym: Scores | Proba2) -> tuple[int, str, bool]:

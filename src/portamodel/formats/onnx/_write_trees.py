@@ -492,9 +492,12 @@ def _emit5(b: GraphBuilder, trees: list[_Tree], x: str, K: int, agg: str) -> str
     members: list[float] = []
     leaf_t: list[int] = []
     leaf_w: list[float] = []
-    copies = range(K) if K > 1 else range(1)
-    for shared in trees:
+    for t, shared in enumerate(trees):
         tree = _unshare(shared)
+        copies: list[int] = list(range(K))
+        if agg == "sum" and K > 1:  # a copy adding zeros only is left out (per-tree targets: T copies, not T * T)
+            leaves = np.array([n.values for n in tree.nodes if n.values is not None])
+            copies = [k for k in range(K) if np.any(leaves[:, k] != 0)] or ([0] if t == 0 else [])
         for k in copies:
             order = _order(tree)
             internal = [e for e in order if tree.nodes[e].mode != "leaf"]
