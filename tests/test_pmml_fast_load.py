@@ -87,6 +87,24 @@ def test_switch_really_switches() -> None:
     assert _reader.last_raw_regions > 0
 
 
+@pytest.mark.parametrize("ahead", [0, 1, 3])
+def test_scan_ahead_thread_gives_the_same_model(ahead: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regions scanned ahead on a worker thread (or all on the caller's) give the same model,
+    also when some regions are declined (a comment inside a tree) and when the read falls back."""
+    data = (DATA / "random_forest_classifier.pmml").read_bytes()
+    n_trees = len(re.findall(rb"<TreeModel[\s>]", data))
+    expected = _outcome(data, False)[1]
+    monkeypatch.setattr(_reader, "SCAN_AHEAD", ahead)
+    assert _outcome(data, True)[1] == expected
+    assert _reader.last_raw_regions == n_trees
+    commented = re.sub(rb"(<Node>\s*<True/>)", rb"\1<!-- c -->", data, count=3)
+    assert _outcome(commented, True)[1] == _outcome(commented, False)[1]
+    _outcome(commented, True)
+    assert _reader.last_raw_regions == n_trees - 3
+    broken = data.replace(b"</Node>", b"</Nod>", 1)
+    assert _outcome(broken, True)[0] == "error"
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(tree_models(max_trees=3, max_depth=4))
 def test_written_models_same_both_paths(model: Any) -> None:

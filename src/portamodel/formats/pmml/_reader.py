@@ -8,6 +8,7 @@ model element is converted part by part (``_models``) with PMML names resolved b
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from ...errors import FormatError, LimitExceededError, PortamodelError, UnsupportedFeatureError
 from ...ir import Apply, Constant, Derive, Field, FieldRef, Metadata, Model, Target
 from ._expr import emit_derived, is_nan_token, typed_value
-from ._fast import convert_tags, fast_tree
+from ._fast import Tags, convert_tags, fast_tree
 from ._models import MODEL_TAGS, Context, convert_model, finalize, model_children
 from ._raw import Split, scan_region, split_document
 from ._scope import Builder, Scope
@@ -32,6 +33,8 @@ _INVALID = {"returnInvalid": "error", "asIs": "as_is", "asMissing": "as_missing"
 USE_FAST_PATH = True
 #: Cut tree regions out of the raw bytes (``_raw.py``) where that is provably safe.
 USE_RAW_PATH = True
+#: Regions the raw-byte path scans ahead in a worker thread (0: everything on the calling thread).
+SCAN_AHEAD = 2
 
 
 class _Fallback(Exception):
@@ -116,7 +119,7 @@ class _DocInfo:
         a, b = raw.regions[k]
         tree = None
         try:
-            tags = scan_region(raw.buf[a:b])
+            tags = raw.tags(k)
             if tags is not None:
                 tree = convert_tags(
                     tags,
@@ -305,7 +308,12 @@ def _global_defs(root: Elem) -> dict[str, Elem]:
 
 
 class _RawDoc:
-    """The raw bytes of a document read by the raw-byte path, and its cut regions."""
+    """The raw bytes of a document read by the raw-byte path, and its cut regions.
+
+    With ``SCAN_AHEAD`` > 0 and more than one CPU, a worker thread scans the next regions
+    (:func:`scan_region`, a pure function of the bytes, mostly numpy work without the GIL) while
+    the main thread parses the skeleton and converts the current one; :meth:`close` stops it.
+    """
 
     def __init__(self, data: bytes | bytearray, cut: Split) -> None:
         self.data = data
@@ -314,6 +322,43 @@ class _RawDoc:
         self.marker = cut.marker
         self.used = [False] * len(cut.regions)
         self.fast = 0  # regions converted straight from bytes
+        self._ahead: dict[int, Future[Tags | None]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        if SCAN_AHEAD > 0 and len(self.regions) > 1 and (os.cpu_count() or 1) > 1:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portamodel-pmml-scan")
+            self._submit(0)
+
+    def _submit(self, k: int) -> None:
+        assert self._pool is not None
+        for j in range(k, min(k + SCAN_AHEAD, len(self.regions))):
+            if j not in self._ahead and not self.used[j]:
+                a, b = self.regions[j]
+                self._ahead[j] = self._pool.submit(_scan, self.buf[a:b])
+
+    def tags(self, k: int) -> Tags | None:
+        """Region ``k`` scanned (None: the scanner declines it)."""
+        fut = self._ahead.pop(k, None)
+        if self._pool is not None:
+            self._submit(k + 1)
+        if fut is not None:
+            return fut.result()
+        a, b = self.regions[k]
+        return _scan(self.buf[a:b])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for fut in self._ahead.values():
+                fut.cancel()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+            self._ahead.clear()
+
+
+def _scan(buf: Any) -> Tags | None:
+    try:
+        return scan_region(buf)
+    except (IndexError, ValueError, TypeError, KeyError):  # unusual input: lxml and the general path decide
+        return None
 
 
 #: Regions converted by the raw-byte path in the last read, and trees converted by the vectorised
@@ -343,7 +388,6 @@ def _load_bytes(source: bytes | Path, max_bytes: int) -> bytes | bytearray | Non
 
 def _read_raw(source: bytes | Path, lim: Limits) -> Model | None:
     """The raw-byte path (``_raw.py``), or None when it does not apply."""
-    global last_raw_regions
     data = _load_bytes(source, lim.max_bytes)
     if data is None:
         return None
@@ -352,6 +396,17 @@ def _read_raw(source: bytes | Path, lim: Limits) -> Model | None:
         return None
     info = _DocInfo(lim)
     info.raw = _RawDoc(data, cut)
+    try:
+        return _read_cut(cut, info)
+    finally:
+        info.raw.close()
+
+
+def _read_cut(cut: Split, info: _DocInfo) -> Model | None:
+    """Parse the skeleton (regions converted as their placeholders stream by), or None."""
+    global last_raw_regions
+    lim = info.limits
+    assert info.raw is not None
     try:
         root = parse(cut.skeleton, limits=lim, on_tree=info.on_tree)
         if not all(info.raw.used):
