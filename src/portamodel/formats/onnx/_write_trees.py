@@ -17,6 +17,10 @@ onnxruntime's TreeEnsemble post-transform quirks:
 - IR operators onnxruntime lacks are rewritten: ``!=`` is ``==`` with the branches swapped, set
   splits are chains of ``==`` sharing their true branch (never ``BRANCH_MEMBER``: onnxruntime
   truncates the input to an integer before testing integer sets), an empty set always goes one way;
+- ``accumulate_dtype="float32"``: onnxruntime adds tree scores in the threshold type (double for
+  ml opsets 3 and 5), so each tree writes its own targets (float32 leaf values, the base score in
+  the first tree's for ``sum``) and ``CumSum`` over the trees adds them in float32, in tree
+  order: bit-exact (see :func:`_write_float32`);
 - NaN is routed with ``nodes_missing_value_tracks_true``; the ``stop`` and ``null`` missing actions
   add a test ``x >= -inf`` (false only for NaN) in front of the split leading to a leaf holding the
   node's own values, or NaN.
@@ -293,11 +297,14 @@ def _write_float32(b: GraphBuilder, est: TreeEnsemble, x: str, tree_opset: int) 
     """Scores [N, K] (double) of a float32-accumulating ensemble, with the IR's float32 arithmetic.
 
     onnxruntime adds tree scores up in the threshold type (double here), so the IR's float32
-    partial sums cannot come from the tree node. Each tree gets its own targets instead (leaf
+    partial sums cannot come from the tree node. Each tree gets its own targets instead (ml opsets
+    1 and 3: a node per tree, concatenated, as onnxruntime's TreeEnsembleRegressor with 500 targets
+    took 36 times as long as with one) (leaf
     values computed in float32 as the evaluator does: ``float32(w) * float32(v)``, the base score
     added to the first tree's values), and the combination runs in float32 ops: ``CumSum`` over
-    the trees (sequential, in tree order, like the evaluator's ``tree_sum``), ``ReduceMax``,
-    the median's ``TopK``, the division by the weight total and the base score.
+    the trees (sequential, in tree order, like the evaluator's ``tree_sum``), the median's
+    ``TopK``, the division by the weight total and the base score. ``max`` keeps one ``MAX`` node:
+    the maximum of float32 leaf values is one of them, so only the base score needs float32.
     """
     onnx = b.onnx
     f32 = np.float32
@@ -325,7 +332,11 @@ def _write_float32(b: GraphBuilder, est: TreeEnsemble, x: str, tree_opset: int) 
         wide = np.zeros((est.n_nodes, T * K))
         for k in range(K):
             wide[np.arange(est.n_nodes), owner * K + k] = vals[:, k]
-        scores = _emit(b, _convert(est, wide), x, T * K, "sum", tree_opset)  # one value per target: exact
+        if tree_opset == 5:
+            scores = _emit(b, _convert(est, wide), x, T * K, "sum", tree_opset)  # one value per target: exact
+        else:  # onnxruntime's TreeEnsembleRegressor is slow with many targets: one node per tree
+            one = _convert(est, vals.astype(np.float64))
+            scores = b.op("Concat", [_emit(b, [tree], x, K, "sum", tree_opset) for tree in one], axis=1)
         cube = b.op(
             "Reshape", [b.op("Cast", [scores], "scores_f32", to=onnx.TensorProto.FLOAT), b.const(np.array([-1, T, K], dtype=np.int64))]
         )
