@@ -42,9 +42,10 @@ from ...ir import (
 )
 from ...ir.linear import NORMALIZATIONS
 from ...ir.mlp import ACTIVATIONS
+from ...ir.tree import OPS
 from ._graph import ELEM_TYPES, GraphView, NodeView, tensor_to_array, value_info_type
 from ._meta import META_INPUTS, META_TARGET, decode_json, field_specs, metadata_from_props
-from ._read_trees import read_tree_classifier, read_tree_ensemble_v5, read_tree_regressor
+from ._read_trees import MAX_TABLE, read_tree_classifier, read_tree_ensemble_v5, read_tree_regressor
 from ._symbols import (
     ORDER_PRESERVING,
     ArgIdx,
@@ -997,6 +998,8 @@ def _concat(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
             return [Const(np.concatenate([a.value for a in args], axis=axis))]
         except (ValueError, np.exceptions.AxisError):
             raise Unplaced("constant concat") from None
+    if len(args) >= 2 and all(isinstance(a, TreeScores) for a in args) and axis in (1, -1):
+        return [_concat_trees(args)]
     pieces = [r.cols(a) for a in args]
     _check_width(sum(len(p.names) for p in pieces))
     rank = 1 + len(pieces[0].dims)
@@ -1049,6 +1052,59 @@ def _slice(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     if out.size == 0:
         raise Unplaced("empty slice")
     return [_from_array(np.asarray(out), x.etype)]
+
+
+_SET_OPS = (OPS.index("in"), OPS.index("not_in"))
+
+
+def _concat_trees(scores: list[TreeScores]) -> TreeScores:
+    """Side-by-side sums of tree ensembles: one ensemble whose trees each write their own block."""
+    first = scores[0].parts
+    same = ("features", "input_dtype", "accumulate_dtype")
+    for t in scores:
+        p = t.parts
+        if not t.is_open or p.get("aggregation") != "sum" or np.any(p["base_score"] != 0) or p.get("tree_weights") is not None:
+            raise Unplaced("concat of tree-ensemble scores other than plain sums")
+        if any(p.get(k) != first.get(k) for k in same):
+            raise Unplaced("concat of tree ensembles reading different inputs")
+    if len({t.etype for t in scores}) > 1:
+        raise Unplaced("concat of float and double tree scores")
+    width = sum(t.width for t in scores)
+    n_nodes = sum(len(t.parts["feature"]) for t in scores)
+    if width * n_nodes > MAX_TABLE:
+        raise Unplaced(f"concat of {len(scores)} tree ensembles: {width} outputs for {n_nodes} nodes")
+    cat: dict[str, list[Any]] = {k: [] for k in ("roots", "feature", "threshold", "op", "true_child", "false_child", "missing")}
+    values = np.zeros((n_nodes, width))
+    set_offsets: list[Any] = [np.zeros(1, dtype=np.int64)]
+    set_values: list[Any] = []
+    row = col = n_sets = n_members = 0
+    for t in scores:
+        p = t.parts
+        n = len(p["feature"])
+        cat["roots"].append(np.asarray(p["roots"]) + row)
+        for k in ("true_child", "false_child"):
+            c = np.asarray(p[k])
+            cat[k].append(np.where(c >= 0, c + row, c))
+        thr = np.asarray(p["threshold"], dtype=np.float64).copy()
+        thr[np.isin(np.asarray(p["op"]), _SET_OPS)] += n_sets
+        cat["threshold"].append(thr)
+        for k in ("feature", "op", "missing"):
+            cat[k].append(np.asarray(p[k]))
+        values[row : row + n, col : col + t.width] = p["values"]
+        if p.get("set_offsets") is not None:
+            set_offsets.append(np.asarray(p["set_offsets"])[1:] + n_members)
+            set_values.append(np.asarray(p["set_values"]))
+            n_sets += len(p["set_offsets"]) - 1
+            n_members += len(p["set_values"])
+        row += n
+        col += t.width
+    parts = dict(first)
+    parts.update({k: np.concatenate(v) for k, v in cat.items()}, values=values, base_score=np.zeros(width))
+    parts.pop("set_offsets", None)
+    parts.pop("set_values", None)
+    if set_values:
+        parts.update(set_offsets=np.concatenate(set_offsets), set_values=np.concatenate(set_values))
+    return TreeScores(parts, "identity", width, scores[0].etype, new_version())
 
 
 @handles("CumSum")
