@@ -85,12 +85,13 @@ def _word_strings(words: NDArray[np.uint64], start: NDArray[np.int64], stop: NDA
     if int(length.max()) > 24:
         return None
     width = max(int(length.max()), 1)
-    out = np.zeros((start.shape[0], 3), dtype=np.uint64)
+    ncol = (width + 7) // 8
+    out = np.empty((start.shape[0], ncol), dtype=np.uint64)
     for i in range(0, width, 8):
         keep = np.minimum(np.maximum(length - i, 0), 8)
         np.bitwise_and(words[start + i], np.take(_WORD_MASKS, keep), out=out[:, i // 8])
-    strings = out.view("S24").ravel()
-    return strings.astype(f"S{width}") if width < 24 else strings
+    strings = out.view(f"S{8 * ncol}").ravel()
+    return strings.astype(f"S{width}") if width < 8 * ncol else strings
 
 
 def fast_tree(
@@ -110,7 +111,7 @@ class Tags:
     tag, and ``attr(name, kind) -> (tag index, value start, value end)`` (byte offsets in ``buf``,
     sorted by tag; values are raw bytes without entities)."""
 
-    __slots__ = ("attr", "buf", "en", "self_closing", "st", "tag_kind", "words")
+    __slots__ = ("attr", "buf", "en", "self_closing", "st", "structure", "tag_kind", "words")
 
     def __init__(
         self,
@@ -128,6 +129,7 @@ class Tags:
         self.self_closing = self_closing
         self.attr = attr
         self.words: NDArray[np.uint64] | None = None  # buf as unaligned 64-bit words (zero-padded by 24 bytes)
+        self.structure: _Structure | None = None  # tree_structure(self), when computed ahead
 
 
 def _canonical_tags(data: bytes) -> Tags | None:
@@ -193,8 +195,17 @@ def _canonical_tags(data: bytes) -> Tags | None:
     return Tags(buf, tag_kind, st, en, self_closing, attr)
 
 
-def convert_tags(tags: Tags, tm: Any, info: Any, *, where: Any, classification: bool, mvs: str, return_last: bool) -> RawTree | None:
-    """The tree of a scanned Node subtree, or None when it is outside this path's subset."""
+class _Structure:
+    """What :func:`tree_structure` found (see the locals of :func:`convert_tags`)."""
+
+    def __init__(self, **parts: Any) -> None:
+        self.__dict__.update(parts)
+
+
+def tree_structure(tags: Tags) -> _Structure | None:
+    """The part of :func:`convert_tags` that depends on the scanned bytes alone (nesting, parents,
+    attribute strings), or None when the tree is outside this path's subset. The raw path runs
+    it on its scan thread."""
     buf, tag_kind, st, en, attr = tags.buf, tags.tag_kind, tags.st, tags.en, tags.attr
     words = tags.words
 
@@ -228,8 +239,6 @@ def convert_tags(tags: Tags, tm: Any, info: Any, *, where: Any, classification: 
     if depth_after[-1] != 0 or (depth_after[:-1] <= 0).any():
         return None
     depth = depth_after[node_tags]
-    if int(depth.max()) > info.limits.max_depth:
-        return None  # the general path reports the limit with a location
     parent = np.full(n, -1, dtype=np.int64)
     by_depth = np.argsort(depth, kind="stable")
     bounds = np.searchsorted(depth[by_depth], np.arange(1, int(depth.max()) + 2))
@@ -290,6 +299,42 @@ def convert_tags(tags: Tags, tm: Any, info: Any, *, where: Any, classification: 
         sd_label = _strings(buf, l0, l1)
         if sd_value is None or sd_label is None:
             return None
+    return _Structure(
+        buf=buf,
+        attr=attr,
+        _strings=_strings,
+        n=n,
+        sd_tags=sd_tags,
+        pred_kind=pred_kind,
+        depth=depth,
+        parent=parent,
+        node_index=node_index,
+        sp_node=sp_node,
+        sp_op=sp_op,
+        values=values,
+        field_inv=field_inv,
+        field_names=field_names,
+        node_score=node_score,
+        has_score=has_score,
+        sd_owner=sd_owner,
+        sd_label=sd_label,
+        sd_value=sd_value,
+    )
+
+
+def convert_tags(tags: Tags, tm: Any, info: Any, *, where: Any, classification: bool, mvs: str, return_last: bool) -> RawTree | None:
+    """The tree of a scanned Node subtree, or None when it is outside this path's subset."""
+    structure = tags.structure if tags.structure is not None else tree_structure(tags)
+    if structure is None:
+        return None
+    p = structure.__dict__
+    buf, attr, _strings, n = p["buf"], p["attr"], p["_strings"], p["n"]
+    sd_tags, pred_kind, depth, parent = p["sd_tags"], p["pred_kind"], p["depth"], p["parent"]
+    node_index, sp_node, sp_op, values, field_inv = p["node_index"], p["sp_node"], p["sp_op"], p["values"], p["field_inv"]
+    field_names, node_score, has_score, sd_owner = p["field_names"], p["node_score"], p["has_score"], p["sd_owner"]
+    sd_label, sd_value = p["sd_label"], p["sd_value"]
+    if int(depth.max()) > info.limits.max_depth:
+        return None  # the general path reports the limit with a location
     # children: siblings in document order
     kind = np.where(pred_kind == 2, 2, 1)  # 1 simple, 2 True
     if kind[0] != 2:

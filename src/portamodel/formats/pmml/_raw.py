@@ -214,8 +214,8 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
     starts = np.flatnonzero(change)
     cls = code[starts[:-1]]
     mrun = np.flatnonzero(cls >= _LT)  # marker runs: < > " each must be one byte ("" is two)
-    mlen = starts[mrun + 1] - starts[mrun]
-    if (mlen > 1).any():
+    if np.count_nonzero(code >= _LT) != mrun.shape[0]:  # as many marker bytes as runs: all single
+        mlen = starts[mrun + 1] - starts[mrun]
         pair = (mlen == 2) & (cls[mrun] == _QUOTE)
         if not (pair | (mlen == 1)).all():
             return None

@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import FormatError, LimitExceededError, PortamodelError, UnsupportedFeatureError
 from ...ir import Apply, Constant, Derive, Field, FieldRef, Metadata, Model, Target
 from ._expr import emit_derived, is_nan_token, typed_value
-from ._fast import Tags, convert_tags, fast_tree
+from ._fast import Tags, convert_tags, fast_tree, tree_structure
 from ._models import MODEL_TAGS, Context, convert_model, finalize, model_children
 from ._raw import Split, scan_region, split_document
 from ._scope import Builder, Scope
@@ -33,8 +33,12 @@ _INVALID = {"returnInvalid": "error", "asIs": "as_is", "asMissing": "as_missing"
 USE_FAST_PATH = True
 #: Cut tree regions out of the raw bytes (``_raw.py``) where that is provably safe.
 USE_RAW_PATH = True
-#: Regions the raw-byte path scans ahead in a worker thread (0: everything on the calling thread).
-SCAN_AHEAD = 2
+#: Regions the raw-byte path scans ahead in worker threads (0: everything on the calling thread).
+#: Off by default: on a busy 2-core machine the threads contended for the GIL and cost more CPU
+#: time than they saved (measured in docs/pmml.md).
+SCAN_AHEAD = 0
+#: Worker threads for those scans.
+SCAN_THREADS = 1
 
 
 class _Fallback(Exception):
@@ -325,7 +329,7 @@ class _RawDoc:
         self._ahead: dict[int, Future[Tags | None]] = {}
         self._pool: ThreadPoolExecutor | None = None
         if SCAN_AHEAD > 0 and len(self.regions) > 1 and (os.cpu_count() or 1) > 1:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portamodel-pmml-scan")
+            self._pool = ThreadPoolExecutor(max_workers=SCAN_THREADS, thread_name_prefix="portamodel-pmml-scan")
             self._submit(0)
 
     def _submit(self, k: int) -> None:
@@ -355,8 +359,14 @@ class _RawDoc:
 
 
 def _scan(buf: Any) -> Tags | None:
+    """:func:`scan_region` and :func:`tree_structure` (None if either declines the region)."""
     try:
-        return scan_region(buf)
+        tags = scan_region(buf)
+        if tags is not None:
+            tags.structure = tree_structure(tags)
+            if tags.structure is None:
+                return None  # convert_tags would decline it too
+        return tags
     except (IndexError, ValueError, TypeError, KeyError):  # unusual input: lxml and the general path decide
         return None
 
