@@ -75,3 +75,21 @@ def peak_memory(what: str, path: Path) -> dict[str, float]:
     """
     out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, what, str(path)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def fresh_process_loads(path: Path, repeat: int) -> tuple[float, float, dict[str, float], dict[str, float]]:
+    """Median load seconds of portamodel and of a bare lxml parse of ``path``, each load in its own
+    fresh interpreter (cold, as a service starting up loads a model), alternating so both see the
+    same background load; also the peak memory of the first run of each.
+    """
+    ours: list[dict[str, float]] = []
+    lxml: list[dict[str, float]] = []
+    for _ in range(repeat):
+        lxml.append(peak_memory("lxml", path))
+        ours.append(peak_memory("portamodel", path))
+    return (
+        statistics.median(r["seconds"] for r in ours),
+        statistics.median(r["seconds"] for r in lxml),
+        ours[0],
+        lxml[0],
+    )
