@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from ..ir import TreeEnsemble
 from ..ir.tree import MISSING_FALSE, MISSING_NULL, MISSING_STOP, MISSING_TRUE, OP_CODE
 from ._transforms import NORMALIZATION_FUNCTIONS
+from ._tree import walk_padded
 
 __all__ = ["PerfectForest", "PointerForest", "aggregate", "float32_threshold", "tree_sum"]
 
@@ -580,25 +581,16 @@ class PointerForest(PerfectForest):
         flat = X.reshape(-1)
         node = np.repeat(self.tree_roots[None, :], m, axis=0).reshape(-1)  # (m * T,) row-major pairs
         base = np.repeat(np.arange(m, dtype=np.intp) * X.shape[1], T)
-        active: IntP | None = None  # None: all pairs
-        for _ in range(self.depth):
-            nd = node if active is None else node[active]
+
+        def step(nd: IntP, offs: IntP) -> IntP:
             f = self.node_feat.take(nd, mode="clip")
-            f += base if active is None else base[active]
+            f += offs
             c = flat.take(f, mode="clip") <= self.node_thr.take(nd, mode="clip")
             nxt = nd + nd
             nxt += c
-            nxt = self.children.take(nxt, mode="clip")
-            moving = nxt != nd
-            if active is None:
-                node = nxt
-            else:
-                node[active] = nxt
-            count = int(np.count_nonzero(moving))
-            if count == 0:
-                break
-            if 2 * count < moving.shape[0]:
-                active = np.flatnonzero(moving) if active is None else active[moving]
+            return self.children.take(nxt, mode="clip")  # type: ignore[no-any-return]
+
+        node = walk_padded(node, base, self.depth, step)
         return node.reshape(m, T).T, None
 
 

@@ -15,6 +15,8 @@ Rows are processed in blocks so memory stays bounded for large ensembles.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -22,7 +24,7 @@ from ..ir import TreeEnsemble
 from ..ir.tree import MISSING_FALSE, MISSING_NULL, MISSING_TRUE, OP_CODE
 from ._transforms import NORMALIZATION_FUNCTIONS
 
-__all__ = ["TreeEvaluator"]
+__all__ = ["TreeEvaluator", "walk_padded"]
 
 F64 = NDArray[np.float64]
 _BLOCK = 1 << 18  # (row, tree) pairs per block
@@ -145,10 +147,8 @@ class TreeEvaluator:
         node = np.tile(self.roots, n)
         base = np.repeat(np.arange(n, dtype=np.intp) * n_features, T)
         has_nan = bool(np.isnan(flat).any())
-        active: NDArray[np.intp] | None = None  # None: all pairs
-        for _ in range(self.depth):
-            nd = node if active is None else node[active]
-            offs = base if active is None else base[active]
+
+        def step(nd: NDArray[np.intp], offs: NDArray[np.intp]) -> NDArray[np.intp]:
             x = flat.take(offs + self.feature.take(nd))
             cond = self._test(self.op.take(nd), x, self.threshold.take(nd))
             nxt = np.where(cond, self.true_child.take(nd), self.false_child.take(nd))
@@ -156,17 +156,9 @@ class TreeEvaluator:
                 miss = np.isnan(x)
                 if miss.any():
                     nxt[miss] = self.missing_next.take(nd[miss])
-            moving = nxt != nd
-            if active is None:
-                node = nxt
-            else:
-                node[active] = nxt
-            count = int(np.count_nonzero(moving))
-            if count == 0:
-                break
-            if 2 * count < moving.shape[0]:
-                active = np.flatnonzero(moving) if active is None else active[moving]
-        final = node.reshape(n, T)
+            return nxt  # type: ignore[no-any-return]
+
+        final = walk_padded(node, base, self.depth, step).reshape(n, T)
         return final, self.is_null[final]
 
     # -- aggregation ---------------------------------------------------------------------------
@@ -206,3 +198,37 @@ class TreeEvaluator:
             if null.any():
                 out[null.any(axis=1)] = np.nan
         return self.post(out)
+
+
+def walk_padded(
+    node: NDArray[np.intp],
+    base: NDArray[np.intp],
+    depth: int,
+    step: Callable[[NDArray[np.intp], NDArray[np.intp]], NDArray[np.intp]],
+) -> NDArray[np.intp]:
+    """Padded traversal of (row, tree) pairs: ``depth`` times ``node = step(node, base)``.
+
+    ``node`` holds one current node per pair (updated in place and returned), ``base`` a value per
+    pair passed along (the row's offset into the flattened input). Leaves loop onto themselves, so
+    a pair that stops moving has finished; finished pairs are dropped from the working set once
+    they are the majority, so long thin branches cost little.
+
+    >>> children = np.array([1, 2, 2])  # 0 -> 1 -> 2, a leaf
+    >>> walk_padded(np.array([0, 1]), np.zeros(2, dtype=np.intp), 5, lambda nd, offs: children[nd]).tolist()
+    [2, 2]
+    """
+    active: NDArray[np.intp] | None = None  # None: all pairs
+    for _ in range(depth):
+        nd = node if active is None else node[active]
+        nxt = step(nd, base if active is None else base[active])
+        moving = nxt != nd
+        if active is None:
+            node = nxt
+        else:
+            node[active] = nxt
+        count = int(np.count_nonzero(moving))
+        if count == 0:
+            break
+        if 2 * count < moving.shape[0]:
+            active = np.flatnonzero(moving) if active is None else active[moving]
+    return node
