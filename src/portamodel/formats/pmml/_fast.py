@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from ...errors import LimitExceededError
 from ...ir.tree import MISSING_FALSE, MISSING_NULL, MISSING_STOP, MISSING_TRUE
-from ._tree import _OPS, RawTree, build_raw_tree
+from ._tree import _OPS, RawTree, TreeCollector, build_raw_tree
 
 __all__ = ["fast_tree"]
 
@@ -94,15 +94,16 @@ def _word_strings(words: NDArray[np.uint64], start: NDArray[np.int64], stop: NDA
     return strings.astype(f"S{width}") if width < 8 * ncol else strings
 
 
-def fast_tree(
-    tm: Any, node_el: Any, info: Any, etree: Any, *, where: Any, classification: bool, mvs: str, return_last: bool
-) -> RawTree | None:
-    """Convert the tree rooted at lxml element ``node_el`` or return None (see the module docstring)."""
+def fast_tree(tm: Any, node_el: Any, info: Any, etree: Any, collector: TreeCollector) -> RawTree | None:
+    """Convert the tree rooted at lxml element ``node_el`` or return None (see the module docstring).
+
+    ``collector`` is the TreeModel's general converter: its settings (location, function,
+    missing-value and no-true-child strategies) apply here too."""
     data = etree.tostring(node_el, encoding="UTF-8", xml_declaration=False, with_tail=False)
     tags = _canonical_tags(data)
     if tags is None:
         return None
-    return convert_tags(tags, tm, info, where=where, classification=classification, mvs=mvs, return_last=return_last)
+    return convert_tags(tags, tm, info, collector)
 
 
 class Tags:
@@ -322,8 +323,9 @@ def tree_structure(tags: Tags) -> _Structure | None:
     )
 
 
-def convert_tags(tags: Tags, tm: Any, info: Any, *, where: Any, classification: bool, mvs: str, return_last: bool) -> RawTree | None:
+def convert_tags(tags: Tags, tm: Any, info: Any, collector: TreeCollector) -> RawTree | None:
     """The tree of a scanned Node subtree, or None when it is outside this path's subset."""
+    where, classification, mvs, return_last = collector.where, collector.classification, collector.mvs, collector.return_last
     structure = tags.structure if tags.structure is not None else tree_structure(tags)
     if structure is None:
         return None

@@ -91,16 +91,7 @@ class _DocInfo:
             nodes = _kids(tm, "Node")  # the region, parsed by lxml
         if USE_FAST_PATH:
             try:
-                tree = fast_tree(
-                    tm,
-                    nodes[0],
-                    self,
-                    self._etree,
-                    where=collector.where,
-                    classification=collector.classification,
-                    mvs=collector.mvs,
-                    return_last=collector.return_last,
-                )
+                tree = fast_tree(tm, nodes[0], self, self._etree, collector)
             except PortamodelError:
                 raise
             except (IndexError, ValueError, TypeError, KeyError):  # unusual input: the general path decides
@@ -125,15 +116,7 @@ class _DocInfo:
         try:
             tags = raw.tags(k)
             if tags is not None:
-                tree = convert_tags(
-                    tags,
-                    tm,
-                    self,
-                    where=collector.where,
-                    classification=collector.classification,
-                    mvs=collector.mvs,
-                    return_last=collector.return_last,
-                )
+                tree = convert_tags(tags, tm, self, collector)
         except PortamodelError:
             raise
         except (IndexError, ValueError, TypeError, KeyError):  # unusual input: lxml and the general path decide
