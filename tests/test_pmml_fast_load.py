@@ -87,14 +87,14 @@ def test_switch_really_switches() -> None:
     assert _reader.last_raw_regions > 0
 
 
-@pytest.mark.parametrize("ahead", [0, 1, 3])
-def test_scan_ahead_thread_gives_the_same_model(ahead: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regions scanned ahead on a worker thread (or all on the caller's) give the same model,
-    also when some regions are declined (a comment inside a tree) and when the read falls back."""
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threads_give_the_same_model(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regions converted on several threads (or all on the caller's) give the same model, also
+    when some regions are declined (a comment inside a tree) and when the read falls back."""
     data = (DATA / "random_forest_classifier.pmml").read_bytes()
     n_trees = len(re.findall(rb"<TreeModel[\s>]", data))
     expected = _outcome(data, False)[1]
-    monkeypatch.setattr(_reader, "SCAN_AHEAD", ahead)
+    monkeypatch.setattr(_reader, "THREADS", threads)
     assert _outcome(data, True)[1] == expected
     assert _reader.last_raw_regions == n_trees
     commented = re.sub(rb"(<Node>\s*<True/>)", rb"\1<!-- c -->", data, count=3)
@@ -103,6 +103,45 @@ def test_scan_ahead_thread_gives_the_same_model(ahead: int, monkeypatch: pytest.
     assert _reader.last_raw_regions == n_trees - 3
     broken = data.replace(b"</Node>", b"</Nod>", 1)
     assert _outcome(broken, True)[0] == "error"
+
+
+def _string_forest(orders: list[tuple[str, ...]], undefined: int | None = None) -> bytes:
+    """A forest of stumps on a string field without a value list, tree ``i`` testing the values
+    of ``orders[i]`` in that order (category codes are numbered in document order), and one
+    numeric split each; tree ``undefined`` splits on a field that is not defined."""
+    segments = []
+    for i, values in enumerate(orders):
+        field = "nowhere" if i == undefined else "x"
+        nodes = "".join(
+            f'<Node score="{k}"><SimplePredicate field="color" operator="equal" value="{v}"/></Node>' for k, v in enumerate(values)
+        )
+        segments.append(
+            f'<Segment id="{i + 1}"><True/><TreeModel functionName="regression"><MiningSchema><MiningField name="color"/>'
+            f'<MiningField name="x"/></MiningSchema><Node score="9"><True/>{nodes}'
+            f'<Node score="7"><SimplePredicate field="{field}" operator="lessThan" value="0.5"/></Node></Node></TreeModel></Segment>'
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header/>'
+        '<DataDictionary><DataField name="color" optype="categorical" dataType="string"/>'
+        '<DataField name="x" optype="continuous" dataType="double"/><DataField name="y" optype="continuous" dataType="double"/>'
+        '</DataDictionary><MiningModel functionName="regression"><MiningSchema><MiningField name="color"/><MiningField name="x"/>'
+        '<MiningField name="y" usageType="target"/></MiningSchema><Segmentation multipleModelMethod="sum">'
+        + "".join(segments)
+        + "</Segmentation></MiningModel></PMML>"
+    ).encode()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threads_keep_document_order(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trees whose conversion needs the calling thread (category codes, numbered in document
+    order; an undefined field) read exactly as a sequential read gives them."""
+    monkeypatch.setattr(_reader, "THREADS", threads)
+    orders = [("c", "a"), ("b",), ("a", "d", "c"), ("e",), ("d", "f"), ("g", "a")]
+    data = _string_forest(orders)
+    assert _agree(data) == ("ok", len(orders))
+    # the codes matter: the same trees in another order are another model
+    assert pmml.read(_string_forest(orders[::-1])) != pmml.read(data)
+    assert _agree(_string_forest(orders, undefined=4))[0] == "error"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))

@@ -8,12 +8,12 @@ model element is converted part by part (``_models``) with PMML names resolved b
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..._threads import run_all, usable_cpus
 from ...errors import FormatError, LimitExceededError, PortamodelError, UnsupportedFeatureError
 from ...ir import Apply, Constant, Derive, Field, FieldRef, Metadata, Model, Target
 from ._expr import emit_derived, is_nan_token, typed_value
@@ -33,12 +33,11 @@ _INVALID = {"returnInvalid": "error", "asIs": "as_is", "asMissing": "as_missing"
 USE_FAST_PATH = True
 #: Cut tree regions out of the raw bytes (``_raw.py``) where that is provably safe.
 USE_RAW_PATH = True
-#: Regions the raw-byte path scans ahead in worker threads (0: everything on the calling thread).
-#: Off by default: on a busy 2-core machine the threads contended for the GIL and cost more CPU
-#: time than they saved (measured in docs/pmml.md).
-SCAN_AHEAD = 0
-#: Worker threads for those scans.
-SCAN_THREADS = 1
+#: Threads converting the regions of the raw-byte path (None: one per usable CPU, at most 4). Each
+#: region is scanned and converted on whichever thread takes it next (the calling thread too).
+THREADS: int | None = None
+#: Fewest regions for which threads are started.
+PARALLEL_MIN_REGIONS = 4
 
 
 class _Fallback(Exception):
@@ -67,6 +66,7 @@ class _DocInfo:
         self._etree: Any = None
         self.raw: _RawDoc | None = None
         self.fast_trees = 0  # trees converted by ``fast_tree`` (from lxml elements)
+        self._types: dict[str, str] | None = None  # dataType of every document-level field
         self._scope_tm: Any = None
         self._scope_plain = False
         self._global_types: dict[str, str] = {}
@@ -83,48 +83,55 @@ class _DocInfo:
         if len(nodes) != 1:
             raise FormatError(f"a TreeModel needs exactly one root Node, found {len(nodes)}", location=lxml_xpath(tm))
         collector = TreeCollector(tm, self)  # validates the strategies
-        tree = None
         if self.raw is not None and nodes[0].get(self.raw.marker) is not None:
-            tree = self._raw_tree(tm, nodes[0], collector)
-            if tree is not None:
-                return [tree]
-            nodes = _kids(tm, "Node")  # the region, parsed by lxml
+            k = int(nodes[0].get(self.raw.marker))
+            if self.raw.used[k]:
+                raise _Fallback
+            self.raw.used[k] = True
+            payload: list[Any] = [None]  # filled in by :meth:`_RawDoc.convert` once the skeleton is parsed
+            self.raw.jobs.append(_Job(k, tm, collector, self._snapshot(tm, collector), payload))
+            return payload
+        if self.raw is not None:
+            self.raw.convert(self, None)  # the regions before this tree first: document order
+        return [self._elem_tree(tm, nodes[0], collector)]
+
+    def _elem_tree(self, tm: Any, node: Any, collector: TreeCollector) -> RawTree:
+        """Convert the tree of lxml element ``node``: the vectorised converter, else the general one."""
+        tree = None
         if USE_FAST_PATH:
             try:
-                tree = fast_tree(tm, nodes[0], self, self._etree, collector)
+                tree = fast_tree(tm, node, self, self._etree, collector)
             except PortamodelError:
                 raise
             except (IndexError, ValueError, TypeError, KeyError):  # unusual input: the general path decides
                 tree = None
         if tree is None:
-            tree = collector.walk(nodes[0])
-        else:
-            self.fast_trees += 1
-        return [tree]
+            return collector.walk(node)
+        self.fast_trees += 1
+        return tree
 
-    def _raw_tree(self, tm: Any, placeholder: Any, collector: TreeCollector) -> RawTree | None:
-        """Convert a region cut out by ``_raw.split_document``; if the scanner declines it, put it
-        into the document as lxml elements (a malformed region: read the whole document again)."""
+    def _snapshot(self, tm: Any, collector: TreeCollector) -> _Snapshot | None:
+        """What converting ``tm``'s region asks of the document, answered now (on this thread), so
+        that another thread can convert it; None when ``tm`` sees more than document-level fields."""
+        if not self._plain_scope(tm):
+            return None
+        if self._types is None:
+            self._types = {name: str(f.get("dataType", "double")) for name, f in self.data_fields().items()}
+            self._types.update((name, str(d.get("dataType", "double"))) for name, d in self.global_defs().items())
+        classes = None
+        if collector.classification:
+            try:
+                classes = self.classes(tm, collector.where)
+            except PortamodelError:
+                classes = None  # the calling thread converts this tree and reports it
+        return _Snapshot(self.limits, self._types, classes, collector)
+
+    def region_element(self, tm: Any, k: int) -> Any:
+        """Region ``k`` parsed by lxml, at the same depth as in the document (raises :class:`_Fallback`
+        when lxml rejects it: then the whole document is read again the ordinary way)."""
         raw = self.raw
         assert raw is not None
-        k = int(placeholder.get(raw.marker))
-        if raw.used[k]:
-            raise _Fallback
-        raw.used[k] = True
         a, b = raw.regions[k]
-        tree = None
-        try:
-            tags = raw.tags(k)
-            if tags is not None:
-                tree = convert_tags(tags, tm, self, collector)
-        except PortamodelError:
-            raise
-        except (IndexError, ValueError, TypeError, KeyError):  # unusual input: lxml and the general path decide
-            tree = None
-        if tree is not None:
-            raw.fast += 1
-            return tree
-        # the region as lxml elements, parsed at the same depth as in the document
         depth = sum(1 for _ in tm.iterancestors()) + 1
         wrapped = b"<w>" * depth + bytes(raw.data[a:b]) + b"</w>" * depth
         parser = self._etree.XMLParser(
@@ -140,8 +147,7 @@ class _DocInfo:
             el = el[0]
         if not isinstance(el.tag, str) or local_name(el.tag) != "Node":
             raise _Fallback
-        tm.replace(placeholder, el)
-        return None
+        return el
 
     # document-level dictionaries (complete once a model starts: they come first)
     def data_fields(self) -> dict[str, Any]:
@@ -294,13 +300,55 @@ def _global_defs(root: Elem) -> dict[str, Elem]:
     return {d.get("name", ""): d for d in td.findall("DerivedField")} if td is not None else {}
 
 
-class _RawDoc:
-    """The raw bytes of a document read by the raw-byte path, and its cut regions.
+class _NeedCaller(Exception):
+    """A region's conversion asks something only the calling thread can answer (category codes,
+    fields outside the document-level dictionaries, a target that is not well defined)."""
 
-    With ``SCAN_AHEAD`` > 0 and more than one CPU, a worker thread scans the next regions
-    (:func:`scan_region`, a pure function of the bytes, mostly numpy work without the GIL) while
-    the main thread parses the skeleton and converts the current one; :meth:`close` stops it.
-    """
+
+class _Snapshot:
+    """The answers a region's conversion needs from the document (``info`` for
+    :func:`convert_tags`), taken on the calling thread; also the TreeModel's settings (the
+    ``collector``) without its lxml element. Anything else raises :class:`_NeedCaller`."""
+
+    where = "TreeModel"  # replaced by the element's XPath on the calling thread
+
+    def __init__(self, limits: Limits, types: dict[str, str], classes: list[str] | None, collector: TreeCollector) -> None:
+        self.limits = limits
+        self._types = types
+        self._classes = classes
+        self.classification = collector.classification
+        self.mvs = collector.mvs
+        self.return_last = collector.return_last
+
+    def field_type(self, tm: Any, name: str, where: Any) -> str:
+        kind = self._types.get(name)
+        if kind is None:
+            raise _NeedCaller  # undefined: the calling thread reports it
+        return kind
+
+    def classes(self, tm: Any, where: Any) -> list[str]:
+        if self._classes is None:
+            raise _NeedCaller
+        return self._classes
+
+    def category_code(self, tm: Any, name: str, value: str) -> float:
+        raise _NeedCaller  # codes are numbered in document order, on the calling thread
+
+
+class _Job:
+    """One region to convert: its TreeModel, the TreeModel's payload to fill, and the result."""
+
+    __slots__ = ("collector", "k", "payload", "snapshot", "tags", "tm", "tree")
+
+    def __init__(self, k: int, tm: Any, collector: TreeCollector, snapshot: _Snapshot | None, payload: list[Any]) -> None:
+        self.k, self.tm, self.collector, self.snapshot, self.payload = k, tm, collector, snapshot, payload
+        self.tags: Tags | None = None
+        self.tree: RawTree | BaseException | None = None
+
+
+class _RawDoc:
+    """The raw bytes of a document read by the raw-byte path, its cut regions, and the regions'
+    conversions (:meth:`convert`)."""
 
     def __init__(self, data: bytes | bytearray, cut: Split) -> None:
         self.data = data
@@ -309,36 +357,60 @@ class _RawDoc:
         self.marker = cut.marker
         self.used = [False] * len(cut.regions)
         self.fast = 0  # regions converted straight from bytes
-        self._ahead: dict[int, Future[Tags | None]] = {}
-        self._pool: ThreadPoolExecutor | None = None
-        if SCAN_AHEAD > 0 and len(self.regions) > 1 and (os.cpu_count() or 1) > 1:
-            self._pool = ThreadPoolExecutor(max_workers=SCAN_THREADS, thread_name_prefix="portamodel-pmml-scan")
-            self._submit(0)
+        self.jobs: list[_Job] = []  # regions met so far; the first ``done`` are converted
+        self.done = 0
 
-    def _submit(self, k: int) -> None:
-        assert self._pool is not None
-        for j in range(k, min(k + SCAN_AHEAD, len(self.regions))):
-            if j not in self._ahead and not self.used[j]:
-                a, b = self.regions[j]
-                self._ahead[j] = self._pool.submit(_scan, self.buf[a:b])
+    def _run(self, job: _Job) -> None:
+        """Scan and, where the snapshot allows, convert one region (on any thread)."""
+        a, b = self.regions[job.k]
+        job.tags = _scan(self.buf[a:b])
+        if job.tags is None or job.snapshot is None:
+            return
+        try:
+            job.tree = convert_tags(job.tags, None, job.snapshot, job.snapshot)  # type: ignore[arg-type]
+        except _NeedCaller:
+            job.tree = None
+        except PortamodelError as exc:
+            job.tree = exc
+        except (IndexError, ValueError, TypeError, KeyError):  # unusual input: lxml and the general path decide
+            job.tags = None
 
-    def tags(self, k: int) -> Tags | None:
-        """Region ``k`` scanned (None: the scanner declines it)."""
-        fut = self._ahead.pop(k, None)
-        if self._pool is not None:
-            self._submit(k + 1)
-        if fut is not None:
-            return fut.result()
-        a, b = self.regions[k]
-        return _scan(self.buf[a:b])
+    def convert(self, info: _DocInfo, threads: int | None) -> None:
+        """Convert the regions met since the last call into their TreeModels' payloads, in parallel
+        where possible.
 
-    def close(self) -> None:
-        if self._pool is not None:
-            for fut in self._ahead.values():
-                fut.cancel()
-            self._pool.shutdown(wait=True)
-            self._pool = None
-            self._ahead.clear()
+        Regions are scanned and converted on :data:`THREADS` threads (:func:`run_all`); regions the
+        snapshot cannot convert, and regions the scanner declines, are finished here afterwards, in
+        document order, so errors and category codes come out as a sequential read gives them.
+        """
+        jobs = self.jobs[self.done :]
+        self.done = len(self.jobs)
+        run_all(self._run, jobs, _thread_count(threads, len(jobs)))
+        for job in jobs:
+            tree = job.tree
+            if isinstance(tree, BaseException):
+                raise tree
+            if tree is None and job.tags is not None:
+                try:
+                    tree = convert_tags(job.tags, job.tm, info, job.collector)
+                except PortamodelError:
+                    raise
+                except (IndexError, ValueError, TypeError, KeyError):  # unusual input: lxml and the general path decide
+                    tree = None
+            if tree is not None:
+                tree.where = job.collector.where  # type: ignore[assignment]
+                self.fast += 1
+            else:
+                tree = info._elem_tree(job.tm, info.region_element(job.tm, job.k), job.collector)
+            job.payload[0] = tree
+
+
+def _thread_count(threads: int | None, jobs: int) -> int:
+    if jobs < PARALLEL_MIN_REGIONS:
+        return 1
+    if threads is None:
+        threads = THREADS
+    return min(4, usable_cpus()) if threads is None else max(1, threads)
 
 
 def _scan(buf: Any) -> Tags | None:
@@ -389,10 +461,7 @@ def _read_raw(source: bytes | Path, lim: Limits) -> Model | None:
         return None
     info = _DocInfo(lim)
     info.raw = _RawDoc(data, cut)
-    try:
-        return _read_cut(cut, info)
-    finally:
-        info.raw.close()
+    return _read_cut(cut, info)
 
 
 def _read_cut(cut: Split, info: _DocInfo) -> Model | None:
@@ -404,6 +473,7 @@ def _read_cut(cut: Split, info: _DocInfo) -> Model | None:
         root = parse(cut.skeleton, limits=lim, on_tree=info.on_tree)
         if not all(info.raw.used):
             return None  # a region did not end up as a TreeModel's root Node
+        info.raw.convert(info, None)
         model = _convert(root, info)
     except (_Fallback, PortamodelError, RecursionError):
         return None  # the ordinary path reads it (and reports errors with their original lines)
