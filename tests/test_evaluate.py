@@ -200,6 +200,92 @@ def test_mlp_hand_computed():
     assert labels.dtype == np.bool_ and labels.tolist() == list(p > 0.5)
 
 
+# float32 networks: the reference is plain float32 numpy, written independently of the evaluator
+_F32 = np.float32
+_F32_ACTIVATIONS = {
+    "identity": lambda z: z,
+    "relu": lambda z: np.maximum(z, _F32(0)),
+    "tanh": np.tanh,
+    "logistic": lambda z: _F32(1) / (_F32(1) + np.exp(-z)),
+    "softmax": lambda z: (lambda e: e / e.sum(axis=1, keepdims=True))(np.exp(z - z.max(axis=1, keepdims=True))),
+    "simplemax": lambda z: z / z.sum(axis=1, keepdims=True),
+    "leaky_relu": lambda z: np.where(z >= 0, z, _F32(0.3) * z),
+    "exp": np.exp,
+    "reciprocal": lambda z: _F32(1) / z,
+    "square": lambda z: z * z,
+    "gauss": lambda z: np.exp(-(z * z)),
+    "sine": np.sin,
+    "cosine": np.cos,
+    "elliott": lambda z: z / (_F32(1) + np.abs(z)),
+    "arctan": lambda z: _F32(2) * np.arctan(z) / _F32(np.pi),
+}
+
+
+@pytest.mark.parametrize("n", [1, 7, 3000])  # 3000 rows x 5 outputs: the blocked path (several blocks and a remainder)
+@pytest.mark.parametrize("act", sorted(_F32_ACTIVATIONS))
+def test_float32_mlp_activations_run_in_float32_bit_for_bit(act: str, n: int) -> None:
+    """Dyadic weights and inputs make the float32 product exact, so every bit of the result is the
+    float32 activation's: a float64 step anywhere (input, product, activation) would show."""
+    from portamodel.evaluate._mlp import compile_mlp
+
+    rng = np.random.default_rng(11)
+    W = rng.integers(-16, 17, size=(4, 5)) / 8
+    b = rng.integers(-16, 17, size=5) / 8
+    X = rng.integers(-64, 65, size=(n, 4)) / 16
+    X[0, 0] = np.nan
+    layer = DenseLayer(weights=W, biases=b, activation=act, alpha=0.3)
+    kernel = compile_mlp(MLP(features=("a", "b", "c", "d"), layers=(layer,), compute_dtype="float32"))
+    got = kernel(X * (1 + 1e-12))  # the perturbation is far below float32's resolution: rounded away
+    with np.errstate(all="ignore"):
+        want = _F32_ACTIVATIONS[act](X.astype(_F32) @ W.astype(_F32) + b.astype(_F32))
+    assert got.dtype == np.float64 and want.dtype == _F32
+    np.testing.assert_array_equal(got, want.astype(np.float64))
+    f64 = compile_mlp(MLP(features=("a", "b", "c", "d"), layers=(layer,)))(X)
+    if n > 1 and act not in ("identity", "relu", "square", "leaky_relu"):  # these stay exact for dyadic values, in either precision
+        assert not np.array_equal(got, f64, equal_nan=True)
+
+
+@pytest.mark.parametrize("n", [1, 5, 3000])
+def test_float32_mlp_rounds_inputs_weights_and_biases_once(n: int) -> None:
+    """compute_dtype="float32" is the float64 network on float32-rounded features, weights, biases
+    and slope, with float32 arithmetic: rounding them beforehand changes nothing."""
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(n, 3)) * 3
+    layers = (
+        DenseLayer(weights=rng.normal(size=(3, 6)) * 0.7, biases=rng.normal(size=6) / 3, activation="leaky_relu", alpha=0.1),
+        DenseLayer(weights=rng.normal(size=(6, 4)), biases=rng.normal(size=4) / 7, activation="tanh"),
+        DenseLayer(weights=rng.normal(size=(4, 3)), biases=[1 / 3, 0.1, 0.2], activation="softmax"),
+    )
+    r32 = lambda a: np.asarray(a, dtype=np.float64).astype(np.float32).astype(np.float64)  # noqa: E731
+    rounded = tuple(
+        DenseLayer(weights=r32(L.weights), biases=r32(L.biases), activation=L.activation, alpha=float(np.float32(L.alpha))) for L in layers
+    )
+    target = Target(name="y", task="classification", classes=("a", "b", "c"))
+
+    def model(ls: tuple[DenseLayer, ...], dtype: str) -> Model:
+        return Model(inputs=_fields("p", "q", "r"), target=target, estimator=MLP(features=("p", "q", "r"), layers=ls, compute_dtype=dtype))
+
+    f32 = model(layers, "float32").predict_proba(X)
+    np.testing.assert_array_equal(f32, model(rounded, "float32").predict_proba(r32(X)))
+    np.testing.assert_array_equal(f32, r32(f32))  # the outputs are float32 values, widened
+    f64 = model(layers, "float64").predict_proba(X)
+    np.testing.assert_allclose(f32, f64, rtol=1e-5, atol=1e-6)
+    assert not np.array_equal(f32, f64)  # float32 rounding shows
+    assert np.array_equal(model(layers, "float64").predict_proba(X), f64)  # the float64 path is its own
+
+
+def test_float32_mlp_is_validated() -> None:
+    layer = DenseLayer(weights=[[1.0]], biases=[0.0])
+    with pytest.raises(IRValidationError, match=r"MLP\.compute_dtype.*'float64', 'float32'"):
+        MLP(features=("x",), layers=(layer,), compute_dtype="float16")  # type: ignore[arg-type]
+    big = DenseLayer(weights=[[1e300], [1.0]], biases=[0.0])  # beyond float32: rounds to inf, as in any float32 runtime
+    m = Model(inputs=_fields("x", "y"), target=REG, estimator=MLP(features=("x", "y"), layers=(big,), compute_dtype="float32"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = m.predict([[1.0, 0.0], [0.0, 1.0], [1e39, 0.0]])
+    np.testing.assert_array_equal(got, [np.inf, np.nan, np.inf])  # 0 * inf is NaN, as in float32 ONNX
+
+
 # == trees ========================================================================================
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import gzip
 import json
 import math
@@ -258,6 +259,12 @@ def mlp_regressor() -> Model:
     )
 
 
+def mlp_float32() -> Model:
+    """A float32 network whose weights are not float32-exact: JSON keeps their float64 bits."""
+    m = mlp_classifier()
+    return dataclasses.replace(m, estimator=dataclasses.replace(m.estimator, compute_dtype="float32"))
+
+
 def nonfinite_values() -> Model:
     """Non-finite and mixed-type scalars in categories, constants and lookup tables."""
     return Model(
@@ -291,6 +298,7 @@ MODELS = {
     "tree_regressor_vote": tree_regressor_vote,
     "mlp_classifier": mlp_classifier,
     "mlp_regressor": mlp_regressor,
+    "mlp_float32": mlp_float32,
     "nonfinite_values": nonfinite_values,
 }
 
@@ -701,6 +709,30 @@ def test_mlp_layer_errors_point_into_the_layer() -> None:
     doc = _set(_doc("mlp_classifier"), "estimator.layers.[0].alpha", "big")
     with pytest.raises(FormatError, match=r"\$\.estimator\.layers\[0\]\.alpha: expected a number"):
         pjson.read(json.dumps(doc).encode())
+
+
+@pytest.mark.parametrize("value", ["float16", "double", 32, None, ["float32"]])
+def test_mlp_compute_dtype_errors_name_the_key(value: Any) -> None:
+    doc = _set(_doc("mlp_classifier"), "estimator.compute_dtype", value)
+    with pytest.raises(FormatError) as info:
+        pjson.read(json.dumps(doc).encode())
+    assert info.value.location == "$.estimator.compute_dtype", str(info.value)
+    assert "expected one of 'float64', 'float32'" in info.value.message, str(info.value)
+    assert not VALIDATOR.is_valid(doc)
+
+
+def test_mlp_compute_dtype_is_written_only_when_float32() -> None:
+    plain = pjson.write(mlp_classifier())
+    assert b"compute_dtype" not in plain  # float64 files are byte-identical to those written before the key existed
+    text = pjson.write(mlp_float32())
+    assert b'"features":["p","q","r"],"compute_dtype":"float32","layers":' in text
+    assert text.replace(b'"compute_dtype":"float32",', b"") == plain
+    explicit = _set(_doc("mlp_classifier"), "estimator.compute_dtype", "float64")
+    assert VALIDATOR.is_valid(explicit)
+    assert pjson.read(json.dumps(explicit).encode()) == mlp_classifier()
+    back = pjson.read(text)
+    assert back.estimator.compute_dtype == "float32"  # type: ignore[union-attr]
+    assert back.estimator.layers[0].weights.tobytes() == mlp_float32().estimator.layers[0].weights.tobytes()  # type: ignore[union-attr]
 
 
 GOOD_TEXT = pjson.write(logistic_binary()).decode()

@@ -12,6 +12,14 @@ gives the same bits for one row). Rows in a block's remainder may round differen
 bit than in one whole-batch product (BLAS edge kernels); tests/test_call_paths.py holds them to
 1e-13 of scikit-learn.
 
+A ``compute_dtype="float32"`` network (see :mod:`portamodel.ir.mlp`) runs the same structure in
+float32: weights, biases and the ``leaky_relu`` slope are cast to float32 once here, each call
+rounds the features to float32 (the small path with one ``astype``, the blocked path into a float32
+block buffer), every product, bias and activation stays float32 (the block buffers are float32, and
+the activations are numpy ufuncs and Python-scalar arithmetic, which keep float32), and the outputs
+are widened to float64 at the end (the last layer of a block goes through a float32 buffer into
+the float64 result). The float64 path is untouched by this.
+
 >>> from portamodel.ir import MLP, DenseLayer
 >>> f = compile_mlp(MLP(features=("a",), layers=(DenseLayer(weights=[[1.0, -1.0]], biases=[0.0, 0.0], activation="relu"),)))
 >>> f(np.array([[2.0]])).tolist()
@@ -21,6 +29,7 @@ bit than in one whole-batch product (BLAS edge kernels); tests/test_call_paths.p
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,7 +62,15 @@ class MLPKernel:
     """
 
     def __init__(self, est: MLP) -> None:
-        layers = [(layer.weights, layer.biases, _activation(layer.activation, layer.alpha)) for layer in est.layers]
+        self.float32 = est.compute_dtype == "float32"
+        if self.float32:
+            with np.errstate(over="ignore"):  # weights beyond float32's range round to +-inf, as a float32 runtime's would
+                layers = [
+                    (layer.weights.astype(np.float32), layer.biases.astype(np.float32), _activation32(layer.activation, layer.alpha))
+                    for layer in est.layers
+                ]
+        else:
+            layers = [(layer.weights, layer.biases, _activation(layer.activation, layer.alpha)) for layer in est.layers]
         self.layers = layers
         self.small_layers = [(w, b, act, dot_is_exact(w)) for w, b, act in layers]
         self.widest = max(int(w.shape[1]) for w, _, _ in layers)
@@ -70,7 +87,11 @@ class MLPKernel:
 
     def _run(self, X: F64) -> F64:
         if X.shape[0] * self.widest < IN_PLACE_FROM:
+            if self.float32:
+                return self._small(X.astype(np.float32)).astype(np.float64)
             return self._small(X)
+        if self.float32:
+            return self._blocked32(X)
         return self._blocked(X)
 
     def _small(self, X: F64) -> F64:
@@ -101,6 +122,27 @@ class MLPKernel:
                 z[...] = a
         return out
 
+    def _blocked32(self, X: F64) -> F64:
+        """:meth:`_blocked` in float32: block rows rounded into a float32 buffer, float32 layer
+        buffers, the last layer's float32 result widened into the float64 output."""
+        n = X.shape[0]
+        rows = self.block_rows
+        out = np.empty((n, self.n_outputs))
+        m = min(n, rows)
+        x_buf = np.empty((m, X.shape[1]), dtype=np.float32)
+        buffers = [np.empty((m, w.shape[1]), dtype=np.float32) for w, _, _ in self.layers]
+        for lo in range(0, n, rows):
+            hi = min(lo + rows, n)
+            h = x_buf[: hi - lo]
+            h[...] = X[lo:hi]  # rounds to nearest, as astype(np.float32)
+            for (w, b, act), buf in zip(self.layers, buffers):
+                z = buf[: hi - lo]
+                np.matmul(h, w, out=z)
+                z += b
+                h = act(z)
+            out[lo:hi] = h
+        return out
+
 
 def compile_mlp(est: MLP) -> MLPKernel:
     """The forward pass of ``est`` (see :class:`MLPKernel`)."""
@@ -111,3 +153,18 @@ def _activation(name: str, alpha: float) -> Callable[[F64], F64]:
     if name == "leaky_relu":
         return lambda x: np.where(x >= 0, x, alpha * x)
     return QUIET_ACTIVATIONS[name]
+
+
+def _logistic32(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    # not _logistic_quiet: its one-value shortcut computes in Python floats (float64)
+    return 1.0 / (1.0 + np.exp(-x))  # type: ignore[no-any-return]
+
+
+def _activation32(name: str, alpha: float) -> Callable[[Any], Any]:
+    """The activation on float32 arrays, computed in float32 (silenced like the float64 ones)."""
+    if name == "leaky_relu":
+        slope = np.float32(alpha)
+        return lambda x: np.where(x >= 0, x, slope * x)
+    if name == "logistic":
+        return _logistic32
+    return QUIET_ACTIVATIONS[name]  # numpy ufuncs with Python-scalar operands keep float32

@@ -47,7 +47,7 @@ from ...ir import (
     TreeEnsemble,
 )
 from ...ir.fields import INVALID_POLICIES, TASKS
-from ...ir.mlp import ACTIVATIONS
+from ...ir.mlp import ACTIVATIONS, COMPUTE_DTYPES
 from ._common import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_DEPTH,
@@ -645,9 +645,12 @@ class _Reader:
         return self.build(LinearModel, path, **kwargs)  # type: ignore[no-any-return]
 
     def estimator_MLP(self, v: Any, path: str) -> MLP:
-        o = self.obj(v, path, required=("type", "features", "layers"))
-        layers = tuple(self.layer(x, f"{path}.layers[{i}]") for i, x in enumerate(self.list_(o["layers"], f"{path}.layers")))
-        return self.build(MLP, path, features=self.names(o["features"], f"{path}.features"), layers=layers)  # type: ignore[no-any-return]
+        o = self.obj(v, path, required=("type", "features", "layers"), optional=("compute_dtype",))
+        kwargs: dict[str, Any] = {"features": self.names(o["features"], f"{path}.features")}
+        if "compute_dtype" in o:
+            kwargs["compute_dtype"] = self.choice(o["compute_dtype"], COMPUTE_DTYPES, f"{path}.compute_dtype")
+        kwargs["layers"] = tuple(self.layer(x, f"{path}.layers[{i}]") for i, x in enumerate(self.list_(o["layers"], f"{path}.layers")))
+        return self.build(MLP, path, **kwargs)  # type: ignore[no-any-return]
 
     def layer(self, v: Any, path: str) -> DenseLayer:
         o = self.obj(v, path, required=("weights", "biases"), optional=("activation", "alpha"))

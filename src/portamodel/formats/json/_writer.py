@@ -200,7 +200,11 @@ class _Writer:
                 }
                 for layer in e.layers
             ]
-            return {"type": "MLP", "features": list(e.features), "layers": layers}
+            out_mlp: dict[str, Any] = {"type": "MLP", "features": list(e.features)}
+            if e.compute_dtype != "float64":  # written only when set, so float64 files stay as they were
+                out_mlp["compute_dtype"] = e.compute_dtype
+            out_mlp["layers"] = layers
+            return out_mlp
         if isinstance(e, TreeEnsemble):
             out: dict[str, Any] = {
                 "type": "TreeEnsemble",
