@@ -28,6 +28,7 @@ from portamodel.ir import (
     Target,
     TreeEnsemble,
 )
+from portamodel.ir._base import frozen_array
 
 REG = Target(name="y", task="regression")
 
@@ -271,6 +272,18 @@ def test_single_binary_output_refuses_softmax_and_majority_needs_classes():
 # == immutability and equality ======================================================================
 
 
+def test_affine_refuses_string_columns():
+    """Found by fuzzing the JSON reader: an Impute with a string value makes its output a string
+    column; an Affine reading it must be refused when the model is built, not at the first predict."""
+    with raises("reads string column 'b' but needs numbers", "Model.steps[1]"):
+        Model(
+            inputs=(Field(name="a"),),
+            target=REG,
+            steps=(Impute(inputs=("a",), outputs=("b",), values=("x",)), Affine(inputs=("b",), outputs=("c",), offset=[0.0], scale=[1.0])),
+            estimator=LinearModel(features=("c",), coefficients=[[1.0]], intercepts=[0.0]),
+        )
+
+
 def test_arrays_are_read_only_copies():
     coef = np.array([[1.0, 2.0]])
     lm = LinearModel(features=("a", "b"), coefficients=coef, intercepts=[0.5])
@@ -282,6 +295,14 @@ def test_arrays_are_read_only_copies():
     for name in ("roots", "feature", "threshold", "op", "true_child", "false_child", "missing", "values", "base_score"):
         assert not getattr(t, name).flags.writeable, name
     assert t.feature.dtype == np.int32 and t.op.dtype == np.uint8 and t.roots.dtype == np.int64
+    # an array over immutable bytes (decoded file data) is taken as it is; anything else is copied
+    data = np.arange(3, dtype=np.int32).tobytes()
+    over_bytes = np.frombuffer(data, dtype=np.int32)
+    assert frozen_array(over_bytes, np.int32, "x") is over_bytes
+    frozen = np.arange(3, dtype=np.int32)
+    frozen.setflags(write=False)
+    assert frozen_array(frozen, np.int32, "x") is not frozen  # its owner could make it writeable again
+    assert frozen_array(np.frombuffer(bytearray(data), dtype=np.int32), np.int32, "x").base is None
 
 
 def test_dataclasses_are_frozen_and_unhashable():

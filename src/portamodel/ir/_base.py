@@ -150,7 +150,17 @@ def frozen_array(
     *,
     ndim: int | None = None,
 ) -> NDArray[Any]:
-    """Return a read-only, C-contiguous copy of ``value`` as ``dtype`` (validated)."""
+    """Return a read-only, C-contiguous copy of ``value`` as ``dtype`` (validated).
+
+    An array that already is one and whose memory is an immutable ``bytes`` object (as
+    ``np.frombuffer`` gives for decoded file data) is taken as it is: nobody can change it.
+    """
+    if isinstance(value, np.ndarray) and value.dtype == dtype and not value.flags.writeable and value.flags.c_contiguous:
+        base = value.base
+        while isinstance(base, np.ndarray):
+            base = base.base
+        if type(base) is bytes and (ndim is None or value.ndim == ndim):
+            return value
     try:
         arr = np.array(value, dtype=dtype, copy=True, order="C")
     except (TypeError, ValueError, OverflowError) as exc:

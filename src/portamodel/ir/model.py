@@ -110,6 +110,9 @@ class Model(IRNode):
                 check(name in numeric, where, f"reads column {short_repr(name)}, which is not defined before it")
             if isinstance(step, Derive):
                 _check_derive_kinds(step, numeric, where)
+            if isinstance(step, Affine):
+                for name in step.inputs:
+                    check(numeric[name], where, f"reads string column {short_repr(name)} but needs numbers")
             for j, name in enumerate(step_outputs(step)):
                 check(name not in numeric, where, f"defines column {short_repr(name)}, which is already defined")
                 numeric[name] = _output_is_numeric(step, j, numeric)

@@ -34,6 +34,7 @@ accumulating in ``accumulate_dtype`` (``"float32"`` for XGBoost / JPMML ``x-math
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 import numpy as np
@@ -87,6 +88,7 @@ class TreeEnsemble(IRNode):
     post_transform: Normalization = "identity"
     input_dtype: Literal["float64", "float32"] = "float64"
     accumulate_dtype: Literal["float64", "float32"] = "float64"
+    _depth: int = dataclasses.field(default=-1, init=False, repr=False, compare=False)  # max_depth, once computed
 
     def __post_init__(self) -> None:
         w = "TreeEnsemble"
@@ -161,8 +163,9 @@ class TreeEnsemble(IRNode):
         )
         for name, child in (("true_child", tc), ("false_child", fc)):
             _first_bad(internal & ((child < 0) | (child >= n)), name, f"child index out of range 0..{n - 1}")
-        _first_bad(internal & ~np.isfinite(self.threshold) & ~np.isin(self.op, SET_OPS), "threshold", "threshold is not finite")
-        is_set = internal & np.isin(self.op, SET_OPS)
+        set_op = self.op >= min(SET_OPS)  # "in" and "not_in" are the last codes (op codes are checked above)
+        _first_bad(internal & ~np.isfinite(self.threshold) & ~set_op, "threshold", "threshold is not finite")
+        is_set = internal & set_op
         if is_set.any():
             n_sets = 0 if self.set_offsets is None else self.set_offsets.shape[0] - 1
             t = self.threshold
@@ -171,12 +174,18 @@ class TreeEnsemble(IRNode):
         roots = self.roots
         check(bool(np.all((roots >= 0) & (roots < n))), f"{w}.roots", f"root index out of range 0..{n - 1}")
         inner_idx = np.flatnonzero(internal)
-        tci, fci = tc[inner_idx], fc[inner_idx]
-        counts = np.bincount(np.concatenate([tci, fci, roots.astype(np.int32)]), minlength=n)
-        if counts.max() > 1:
-            i = int(np.argmax(counts > 1))
-            check(False, f"{w} node {i}", "has more than one parent (or is a root and a child)")
-        if counts.min() == 1 and bool(np.all(tci > inner_idx)) and bool(np.all(fci > inner_idx)):
+        tci, fci = tc.take(inner_idx), fc.take(inner_idx)
+        # as many links (children and roots) as nodes, and every node linked: each exactly once
+        seen = np.zeros(n, dtype=bool)
+        for links in (tci, fci, roots):
+            seen[links] = True
+        once = 2 * inner_idx.shape[0] + roots.shape[0] == n and bool(seen.all())
+        if not once:
+            counts = np.bincount(np.concatenate([tci, fci, roots.astype(np.int32)]), minlength=n)
+            if counts.max() > 1:
+                i = int(np.argmax(counts > 1))
+                check(False, f"{w} node {i}", "has more than one parent (or is a root and a child)")
+        elif bool(np.all(tci > inner_idx)) and bool(np.all(fci > inner_idx)):
             # Fast path: every node has exactly one parent (or is a root) and children come after
             # their parents, so following parents always ends at a root: a forest, no cycles.
             return
@@ -214,14 +223,20 @@ class TreeEnsemble(IRNode):
 
     @property
     def max_depth(self) -> int:
-        """Length of the longest root-to-leaf path (a lone leaf has depth 0)."""
-        depth, frontier = 0, self.roots
+        """Length of the longest root-to-leaf path (a lone leaf has depth 0); computed once."""
+        if self._depth < 0:
+            self._set("_depth", self._max_depth())
+        return self._depth
+
+    def _max_depth(self) -> int:
         internal = self.feature >= 0
+        depth = 0
+        frontier: NDArray[np.integer] = self.roots[internal[self.roots]]  # the internal nodes of one level
         while depth < 64:
-            inner = frontier[internal[frontier]]
-            if not inner.size:
+            if not frontier.size:
                 return depth
-            frontier = np.concatenate([self.true_child[inner], self.false_child[inner]])
+            nxt = np.concatenate((self.true_child.take(frontier), self.false_child.take(frontier)))
+            frontier = nxt[internal.take(nxt)]
             depth += 1
         # Deeper trees: distances to the roots by pointer doubling (log2(depth) numpy calls
         # instead of one per level).

@@ -17,11 +17,12 @@ import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..._threads import run_all, usable_cpus
 from ...errors import FormatError, IRValidationError, LimitExceededError, PortamodelError
 from ...ir import (
     AGGREGATIONS,
@@ -117,9 +118,14 @@ def _load_bytes(source: object, max_bytes: int) -> tuple[str | None, bytes]:
             fh.seek(0)
             if head == _GZIP_MAGIC:
                 return label, _gunzip(iter(lambda: fh.read(_CHUNK), b""), max_bytes, label)
-            # in chunks: read(max_bytes + 1) would reserve max_bytes (1 GiB) up front, which fails
-            # with MemoryError under an address-space limit even for a tiny file
-            data = b"".join(_capped_chunks(fh, max_bytes + 1))
+            # the size the file has now in one read, anything it grew by since in chunks:
+            # read(max_bytes + 1) would reserve max_bytes (1 GiB) up front, which fails with
+            # MemoryError under an address-space limit even for a tiny file
+            size = min(os.fstat(fh.fileno()).st_size, max_bytes + 1)
+            data = fh.read(size)
+            if len(data) == size:
+                rest = b"".join(_capped_chunks(fh, max_bytes + 1 - size))
+                data = data + rest if rest else data
     except OSError as exc:
         raise PortamodelError(f"cannot read file: {exc.strerror or exc}", location=label) from None
     if len(data) > max_bytes:
@@ -236,6 +242,21 @@ def _ir_location(exc: IRValidationError, cls: type, kwargs: dict[str, Any], path
             match = re.fullmatch(r"(.*) \(\w+\)", rest)
             return msg, path + (match.group(1) if match else rest)
     return (f"{loc}: {msg}" if loc else msg), path
+
+
+#: Total payload (bytes) from which the packed arrays of an estimator are decoded on several threads.
+_PARALLEL_DECODE_BYTES = 1 << 22
+
+
+class _Packed(NamedTuple):
+    """A packed array whose object has been checked: what :meth:`_Reader.unpack` decodes."""
+
+    path: str
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+    nbytes: int
+    compression: str | None
+    text: str
 
 
 # -- the walker -------------------------------------------------------------------------------
@@ -422,6 +443,34 @@ class _Reader:
         raise self.error(f"expected {want}, got {_describe(x)}", at)
 
     def packed(self, v: Any, path: str, kind: str, ndim: int) -> NDArray[Any]:
+        return self.unpack(self.packed_header(v, path, kind, ndim))
+
+    def arrays(self, specs: list[tuple[Any, str, str, int]]) -> list[NDArray[Any]]:
+        """Several arrays ``(value, path, kind, ndim)`` (see :meth:`array`). Their headers are checked
+        in order; the payloads of large packed arrays are then decoded on a few threads (zlib lets
+        go of the GIL), and the first error in order is raised, as one by one would."""
+        out: list[Any] = [None] * len(specs)
+        headers: list[tuple[int, _Packed]] = []
+        failed: PortamodelError | None = None
+        for i, (v, path, kind, ndim) in enumerate(specs):
+            try:
+                if isinstance(v, (dict, _Duplicate)):
+                    headers.append((i, self.packed_header(v, path, kind, ndim)))
+                else:
+                    out[i] = self.array(v, path, kind, ndim)
+            except PortamodelError as exc:
+                failed = exc  # the arrays before it are decoded first: their errors come first
+                break
+        big = sum(h.nbytes for _, h in headers) >= _PARALLEL_DECODE_BYTES
+        decoded = run_all(self.unpack, [h for _, h in headers], min(4, usable_cpus()) if big else 1)
+        for (i, _), arr in zip(headers, decoded):
+            out[i] = arr
+        if failed is not None:
+            raise failed
+        return out
+
+    def packed_header(self, v: Any, path: str, kind: str, ndim: int) -> _Packed:
+        """Check a packed array's object (everything but its payload) and its declared size."""
         o = self.obj(v, path, required=("dtype", "shape", "base64"), optional=("compression",))
         allowed = FLOAT_DTYPES if kind == "f" else INT_DTYPES
         dtype = np.dtype(self.choice(o["dtype"], allowed, f"{path}.dtype"))
@@ -451,15 +500,19 @@ class _Reader:
                 f"base64 text of {len(text)} characters cannot hold shape {shape} of {dtype.str} ({nbytes} bytes)",
                 f"{path}.base64",
             )
+        return _Packed(path, dtype, tuple(shape), nbytes, compression, text)
+
+    def unpack(self, h: _Packed) -> NDArray[Any]:
+        """Decode a checked packed array (any thread: it changes nothing on the reader)."""
         try:
-            raw = _b64decode(text)
+            raw = _b64decode(h.text)
         except (binascii.Error, ValueError) as exc:
-            raise self.error(f"bad base64 ({exc})", f"{path}.base64") from None
-        if compression == "zlib":
-            raw = self.inflate(raw, nbytes, f"{path}.base64")
-        if len(raw) != nbytes:
-            raise self.error(f"holds {len(raw)} bytes but shape {shape} of {dtype.str} needs {nbytes}", f"{path}.base64")
-        return np.frombuffer(raw, dtype=dtype).reshape(shape)
+            raise self.error(f"bad base64 ({exc})", f"{h.path}.base64") from None
+        if h.compression == "zlib":
+            raw = self.inflate(raw, h.nbytes, f"{h.path}.base64")
+        if len(raw) != h.nbytes:
+            raise self.error(f"holds {len(raw)} bytes but shape {list(h.shape)} of {h.dtype.str} needs {h.nbytes}", f"{h.path}.base64")
+        return np.frombuffer(raw, dtype=h.dtype).reshape(h.shape)
 
     def inflate(self, raw: bytes, nbytes: int, path: str) -> bytes:
         d = zlib.decompressobj()
@@ -677,12 +730,10 @@ class _Reader:
             optional=(*self._TREE_OPTIONAL_ARRAYS, "aggregation", "post_transform", "input_dtype", "accumulate_dtype"),
         )
         kwargs: dict[str, Any] = {"features": self.names(o["features"], f"{path}.features")}
-        for name, kind in self._TREE_ARRAYS.items():
-            kwargs[name] = self.array(o[name], f"{path}.{name}", kind, 1)
-        kwargs["values"] = self.array(o["values"], f"{path}.values", "f", 2)
-        for name, kind in self._TREE_OPTIONAL_ARRAYS.items():
-            if o.get(name) is not None:
-                kwargs[name] = self.array(o[name], f"{path}.{name}", kind, 1)
+        specs = [(name, kind, 1) for name, kind in self._TREE_ARRAYS.items()] + [("values", "f", 2)]
+        specs += [(name, kind, 1) for name, kind in self._TREE_OPTIONAL_ARRAYS.items() if o.get(name) is not None]
+        arrays = self.arrays([(o[name], f"{path}.{name}", kind, ndim) for name, kind, ndim in specs])
+        kwargs.update((name, arr) for (name, _, _), arr in zip(specs, arrays))
         for name, choices in (
             ("aggregation", AGGREGATIONS),
             ("post_transform", NORMALIZATIONS),
