@@ -23,6 +23,7 @@ import portamodel
 from helpers import assert_predictions_equal, sample_inputs
 from portamodel.errors import FormatError, LimitExceededError, PortamodelError
 from portamodel.formats import json as pjson
+from portamodel.formats.json import _reader as _json_reader
 from portamodel.ir import (
     MLP,
     Affine,
@@ -669,13 +670,36 @@ BAD_EDITS = [
 ]
 
 
+@pytest.mark.parametrize("threads", [False, True], ids=["one_thread", "threads"])
 @pytest.mark.parametrize(("path", "value", "where", "message"), BAD_EDITS, ids=[f"{e[0]}:{e[3]}" for e in BAD_EDITS])
-def test_malformed_documents_raise_format_error_with_path(path: str, value: Any, where: str, message: str) -> None:
+def test_malformed_documents_raise_format_error_with_path(
+    path: str, value: Any, where: str, message: str, threads: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if threads:  # decode every estimator's packed arrays on threads, however small
+        monkeypatch.setattr(_json_reader, "_PARALLEL_DECODE_BYTES", 0)
     doc = _set(_doc(), path, value)
     with pytest.raises(FormatError) as info:
         pjson.read(json.dumps(doc).encode())
     assert info.value.location == where, str(info.value)
     assert message in info.value.message, str(info.value)
+
+
+@pytest.mark.parametrize("threads", [False, True], ids=["one_thread", "threads"])
+def test_first_bad_array_is_reported_whatever_the_threads(threads: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Payloads decode in parallel, but the error is the one a reading in order meets first: a
+    corrupt payload before a corrupt payload, or before a bad header."""
+    if threads:
+        monkeypatch.setattr(_json_reader, "_PARALLEL_DECODE_BYTES", 0)
+    corrupt = base64.b64encode(b"not zlib at all").decode()
+    doc = _set(_set(_doc(), "estimator.threshold.base64", corrupt), "estimator.values.base64", corrupt)
+    for second in (doc, _set(doc, "estimator.values", _packed("<f8", [N_NODES, 1, 1], b""))):
+        with pytest.raises(FormatError) as info:
+            pjson.read(json.dumps(second).encode())
+        assert info.value.location == "$.estimator.threshold.base64", str(info.value)
+    doc = _set(_doc(), "estimator.values.base64", corrupt)
+    with pytest.raises(FormatError, match="corrupt zlib") as info:
+        pjson.read(json.dumps(doc).encode())
+    assert info.value.location == "$.estimator.values.base64"
 
 
 STEP_EDITS = [
