@@ -367,6 +367,9 @@ class PerfectForest:
         self.node_values = values  # by real node id (stop actions)
         leaf = values[self.leaf_nodes]
         self.leaf_values = np.ascontiguousarray(leaf[:, 0]) if self.n_outputs == 1 else leaf
+        # output-major (K, slots) for one row: its leaves gather to (K, T), summed along the
+        # contiguous axis (an accumulate over axis 0 of (T, K) steps with a stride and is 3x slower)
+        self.leaf_values_t = None if self.n_outputs == 1 else np.ascontiguousarray(leaf.T)
         self.weights = None if w is None else w.astype(acc)
         self.weight_sum = acc(self.n_trees) if w is None else acc(np.sum(w, dtype=acc))
         base = est.base_score.astype(acc)  # type: ignore[union-attr]
@@ -513,10 +516,17 @@ class PerfectForest:
     def _sum_one_row(self, leaf: IntP) -> F64:
         """:meth:`_sum` for one row from its leaf slots ``(T,)``: the same additions in the same order."""
         K = self.n_outputs
-        vals = self.leaf_values.take(leaf, axis=None if K == 1 else 0, mode="clip")  # (T,) or (T, K)
-        if self.base is not None and self.aggregation == "sum":
-            vals[0] += self.base if K > 1 else self.base[0]
-        total = np.add.accumulate(vals, axis=0)[-1:] if K == 1 else np.add.accumulate(vals, axis=0)[-1]  # in tree order
+        if K == 1:
+            vals = self.leaf_values.take(leaf, mode="clip")  # (T,)
+            if self.base is not None and self.aggregation == "sum":
+                vals[0] += self.base[0]
+            total = np.add.accumulate(vals)[-1:]  # in tree order
+        else:
+            assert self.leaf_values_t is not None
+            vals = self.leaf_values_t.take(leaf, axis=1, mode="clip")  # (K, T)
+            if self.base is not None and self.aggregation == "sum":
+                vals[:, 0] += self.base
+            total = np.add.accumulate(vals, axis=1)[:, -1]  # in tree order
         if self.aggregation == "average":
             total = total / self.weight_sum
             if self.base is not None:
