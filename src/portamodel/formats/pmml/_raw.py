@@ -82,6 +82,7 @@ _TOKEN[_T_QC, _QUOTE] = _T_QC
 _TOKEN_FLAT = np.full(64, _T_BAD, dtype=np.uint8)  # index: context * 16 + byte class
 for _ctx in range(4):
     _TOKEN_FLAT[_ctx * 16 : _ctx * 16 + 11] = _TOKEN[_ctx]
+_TOKEN_BYTES = np.resize(_TOKEN_FLAT, 256).tobytes()  # for bytes.translate (indices < 64)
 _NEXT_2D = np.zeros((_NT, _NT), dtype=bool)  # the grammar, as allowed (token, next token) pairs
 for _a, _bs in {
     _T_LT: (_T_N, _T_SL),
@@ -99,6 +100,7 @@ for _a, _bs in {
 _NEXT_OK = np.zeros(256, dtype=bool)  # index: token * 16 + next token
 for _a in range(_NT):
     _NEXT_OK[_a * 16 : _a * 16 + _NT] = _NEXT_2D[_a]
+_NEXT_OK_BYTES = _NEXT_OK.astype(np.uint8).tobytes()  # for bytes.translate: 0 where a pair is not allowed
 _MARKER_TOKEN = np.zeros(11, dtype=np.int8)
 _MARKER_TOKEN[[_LT, _GT, _QUOTE]] = [_T_LT, _T_GT, _T_QO]
 
@@ -212,7 +214,7 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
     np.not_equal(code[1:], code[:-1], out=change[1:n])
     change[n] = True
     starts = np.flatnonzero(change)
-    cls = code[starts[:-1]]
+    cls = code.take(starts[:-1])
     mrun = np.flatnonzero(cls >= _LT)  # marker runs: < > " each must be one byte ("" is two)
     if np.count_nonzero(code >= _LT) != mrun.shape[0]:  # as many marker bytes as runs: all single
         mlen = starts[mrun + 1] - starts[mrun]
@@ -229,36 +231,36 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
         mrun = np.flatnonzero(cls >= _LT)
     nrun = cls.shape[0]
     # context: quotes alternate opening / closing; each run belongs to the last marker before it
-    mtok = _MARKER_TOKEN[cls[mrun]]
+    mtok = _MARKER_TOKEN.take(cls.take(mrun))
     q = np.flatnonzero(mtok == _T_QO)
     mtok[q[1::2]] = _T_QC
     seg = np.diff(mrun, append=nrun)
     if mrun.shape[0] == 0 or mrun[0] != 0:
         return None
     ctx16 = np.repeat((mtok << 4).view(np.uint8), seg)
-    tok = np.take(_TOKEN_FLAT, np.bitwise_or(ctx16, cls, out=ctx16))
+    tok = np.frombuffer(np.bitwise_or(ctx16, cls, out=ctx16).tobytes().translate(_TOKEN_BYTES), dtype=np.uint8)
     # the grammar, checked on every adjacent pair of tokens
     pairs = np.left_shift(tok[:-1], 4)
     pairs |= tok[1:]
-    if tok[0] != _T_LT or tok[-1] != _T_GT or not np.take(_NEXT_OK, pairs).all():
+    if tok[0] != _T_LT or tok[-1] != _T_GT or pairs.tobytes().translate(_NEXT_OK_BYTES).find(0) >= 0:
         return None
     eq_sl = np.flatnonzero((tok == _T_EQ) | (tok == _T_SL))
-    if ((starts[eq_sl + 1] - starts[eq_sl]) != 1).any():
+    if ((starts.take(eq_sl + 1) - starts.take(eq_sl)) != 1).any():
         return None  # "==" or "//" is one run
-    sl = eq_sl[tok[eq_sl] == _T_SL]
-    if not np.array_equal(tok[sl + 1] == _T_N, tok[sl - 1] == _T_LT):
+    sl = eq_sl[tok.take(eq_sl) == _T_SL]
+    if not np.array_equal(tok.take(sl + 1) == _T_N, tok.take(sl - 1) == _T_LT):
         return None  # "/" only right after "<" (then a name) or right before ">"
     names = np.flatnonzero(tok == _T_N)
-    attr_name = tok[names - 1] == _T_W
-    if not np.array_equal(tok[names + 1] == _T_EQ, attr_name):
+    attr_name = tok.take(names - 1) == _T_W
+    if not np.array_equal(tok.take(names + 1) == _T_EQ, attr_name):
         return None  # an attribute name is followed by "=", an element name is not
-    if not _NAME_START[buf[starts[names]]].all():
+    if not _NAME_START.take(buf.take(starts.take(names))).all():
         return None
     # tags
     lt = mrun[mtok == _T_LT]
     gt = mrun[mtok == _T_GT]
-    is_end = tok[lt + 1] == _T_SL
-    closing_slash = tok[gt - 1] == _T_SL
+    is_end = tok.take(lt + 1) == _T_SL
+    closing_slash = tok.take(gt - 1) == _T_SL
     if (is_end & closing_slash & (gt - 1 != lt + 1)).any():
         return None  # </a/>
     self_closing = closing_slash & ~is_end
@@ -267,11 +269,11 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
     padded = np.zeros(n + 2 * _MAX_NAME, dtype=np.uint8)
     padded[:n] = buf
     u64 = np.ndarray(shape=(n + _MAX_NAME,), dtype="<u8", buffer=padded, strides=(1,))
-    t_pos = starts[name_tok]
-    t_len = starts[name_tok + 1] - t_pos
+    t_pos = starts.take(name_tok)
+    t_len = starts.take(name_tok + 1) - t_pos
     if int(t_len.max()) > _MAX_NAME:
         return None
-    tag_kind = _classify(u64, buf[t_pos], t_pos, t_len, _ELEMENT_TABLE).astype(np.int8)
+    tag_kind = _classify(u64, buf.take(t_pos), t_pos, t_len, _ELEMENT_TABLE).astype(np.int8)
     if (tag_kind < 0).any() or (tag_kind[is_end] != 0).any():
         return None
     if not np.array_equal(self_closing, ~is_end & (tag_kind != 0)):
@@ -292,17 +294,17 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
     is_qo = mtok == _T_QO
     qo_m = np.flatnonzero(is_qo)
     owner = np.cumsum(mtok == _T_LT)[qo_m] - 1
-    if qo_m.shape[0] != a_tok.shape[0] or is_end[owner].any():
+    if qo_m.shape[0] != a_tok.shape[0] or is_end.take(owner).any():
         return None
-    qo = mrun[qo_m]
+    qo = mrun.take(qo_m)
     qc = mrun[mtok == _T_QC]
-    v0 = starts[qo] + 1
-    v1 = starts[qc]
-    a_pos = starts[a_tok]
-    a_len = starts[a_tok + 1] - a_pos
+    v0 = starts.take(qo) + 1
+    v1 = starts.take(qc)
+    a_pos = starts.take(a_tok)
+    a_len = starts.take(a_tok + 1) - a_pos
     if a_len.size and int(a_len.max()) > _MAX_NAME:
         return None
-    a_code = _classify(u64, buf[a_pos], a_pos, a_len, _ATTR_TABLE)
+    a_code = _classify(u64, buf.take(a_pos), a_pos, a_len, _ATTR_TABLE)
     if (a_code == _XMLNS).any():
         return None
     # no attribute twice in a tag (attributes of a tag are consecutive); known names are equal
@@ -330,7 +332,7 @@ def scan_region(buf: NDArray[np.uint8]) -> Tags | None:
             return None
         if "\ufffe" in text or "\uffff" in text:
             return None
-    owner_kind = tag_kind[owner]
+    owner_kind = tag_kind.take(owner)
 
     def attr(name: bytes, kind: int) -> Span:
         sel = np.flatnonzero((a_code == _ATTRS.index(name)) & (owner_kind == kind))
@@ -388,7 +390,7 @@ def _classify(
     compared exactly: all its bytes, as up to three masked 64-bit words."""
     if length.size == 0:
         return np.zeros(0, dtype=np.int64)
-    slot = table.slot[length * 256 + first]
+    slot = table.slot.take(length * 256 + first)
     same = np.bitwise_and(u64[pos], table.masks[0][slot]) == table.words[0][slot]
     for w in (1, 2):
         long_ = np.flatnonzero(table.length[slot] > 8 * w)  # a candidate with a word w
