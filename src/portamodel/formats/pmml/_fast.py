@@ -239,14 +239,16 @@ def tree_structure(tags: Tags) -> _Structure | None:
     depth_after = np.cumsum(step)
     if depth_after[-1] != 0 or (depth_after[:-1] <= 0).any():
         return None
-    depth = depth_after[node_tags]
-    parent = np.full(n, -1, dtype=np.int64)
+    depth = depth_after.take(node_tags)
+    # the parent of a Node is the last Node before it one level up: sorted by (depth, position),
+    # it is the last key below (depth - 1, position), found for all nodes by one search
+    key = depth * n + np.arange(n)
     by_depth = np.argsort(depth, kind="stable")
-    bounds = np.searchsorted(depth[by_depth], np.arange(1, int(depth.max()) + 2))
-    for d in range(2, int(depth.max()) + 1):
-        here = by_depth[bounds[d - 1] : bounds[d]]
-        up = by_depth[bounds[d - 2] : bounds[d - 1]]
-        parent[here] = up[np.searchsorted(up, here) - 1]
+    above = np.searchsorted(key.take(by_depth), key - n) - 1
+    parent = by_depth.take(np.maximum(above, 0))
+    parent[above < 0] = -1
+    parent[depth.take(np.maximum(parent, 0)) != depth - 1] = -1
+    parent[0] = -1
     if (parent[1:] < 0).any():
         return None
     node_index = np.full(ntag, -1, dtype=np.int64)
