@@ -221,6 +221,21 @@ def test_info_shows_steps_and_reads_stdin(
     assert "5 coefficients" in out
 
 
+def test_info_shows_a_networks_compute_dtype(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from portamodel.ir import MLP, DenseLayer
+
+    layers = (DenseLayer(weights=[[1.0, 2.0]], biases=[0.0, 0.5], activation="tanh"), DenseLayer(weights=[[1.0], [-1.0]], biases=[0.0]))
+    for dtype in ("float32", "float64"):
+        est = MLP(features=("x",), layers=layers, compute_dtype=dtype)  # type: ignore[arg-type]
+        path = tmp_path / f"{dtype}.json"
+        portamodel.save(Model(inputs=(Field(name="x"),), target=Target(name="y", task="regression"), estimator=est), path)
+        code, out, _ = run(capsys, "info", path)
+        assert code == 0 and "2 layers, 7 weights and biases: 1 -> 2 (tanh) -> 1 (identity)" in out
+        assert ("computes in float32" in out) == (dtype == "float32")
+        code, out, _ = run(capsys, "info", "--json", path)
+        assert code == 0 and json.loads(out)["size"]["compute_dtype"] == dtype
+
+
 # -- validate --------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ with UnsupportedFeatureError, never read into a model that answers differently.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -371,6 +372,61 @@ def test_gemm_flavours_and_reshape_glue() -> None:
     )
     model = assert_reads_like_onnxruntime(data, _rows(nan=False))
     assert model.family == "mlp" and model.classes == (0, 1)
+
+
+def _two_layer_net(first: int, second: int, *, cast_before_bias: bool = False) -> bytes:
+    """X (float) -> [Cast] -> MatMul/Add/Tanh in ``first`` -> MatMul/Add in ``second`` -> float output.
+
+    Weights and inputs have fractions that float32 rounds, so float32 and float64 arithmetic differ.
+    """
+    np_type = {TP.FLOAT: np.float32, TP.DOUBLE: np.float64}
+    rng = np.random.default_rng(4)
+    nodes = [oh.make_node("Cast", ["X"], ["x1"], to=first)]
+    if cast_before_bias:  # the first product in float, its bias and activation in double
+        nodes += [oh.make_node("MatMul", ["x1", "w1"], ["p1"]), oh.make_node("Cast", ["p1"], ["p1d"], to=TP.DOUBLE)]
+        nodes += [oh.make_node("Add", ["p1d", "b1"], ["z1"])]
+        b1_type = np.float64
+    else:
+        nodes += [oh.make_node("MatMul", ["x1", "w1"], ["p1"]), oh.make_node("Add", ["p1", "b1"], ["z1"])]
+        b1_type = np_type[first]
+    nodes += [oh.make_node("Tanh", ["z1"], ["a1"]), oh.make_node("Cast", ["a1"], ["x2"], to=second)]
+    nodes += [oh.make_node("MatMul", ["x2", "w2"], ["p2"]), oh.make_node("Add", ["p2", "b2"], ["z2"])]
+    nodes += [oh.make_node("Cast", ["z2"], ["variable"], to=TP.FLOAT)]
+    inits = [
+        nh.from_array((rng.normal(size=(3, 5)) / 3).astype(np_type[first]), "w1"),
+        nh.from_array((rng.normal(size=5) / 7).astype(b1_type), "b1"),
+        nh.from_array((rng.normal(size=(5, 1)) / 3).astype(np_type[second]), "w2"),
+        nh.from_array((rng.normal(size=1) / 7).astype(np_type[second]), "b2"),
+    ]
+    return _model(nodes, [_vi("X", TP.FLOAT, [None, 3])], [_vi("variable", TP.FLOAT, [None, 1])], inits)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "cast_before_bias", "dtype"),
+    [
+        (TP.FLOAT, TP.FLOAT, False, "float32"),  # skl2onnx's default export, torch's
+        (TP.DOUBLE, TP.DOUBLE, False, "float64"),  # skl2onnx with a double input
+        (TP.FLOAT, TP.DOUBLE, False, "float64"),  # mixed across layers
+        (TP.DOUBLE, TP.FLOAT, False, "float64"),
+        (TP.FLOAT, TP.FLOAT, True, "float64"),  # mixed within a layer
+    ],
+)
+def test_network_compute_dtype_follows_its_layers(first: int, second: int, cast_before_bias: bool, dtype: str) -> None:
+    """Every dense layer on float tensors: a float32 MLP, which reproduces onnxruntime's float32
+    arithmetic; any layer (product, bias or activation) on double: float64."""
+    data = _two_layer_net(first, second, cast_before_bias=cast_before_bias)
+    model = onnx_format.read(data)
+    assert model.family == "mlp" and model.estimator.compute_dtype == dtype
+    X = _rows(500, nan=False) + np.float32(1 / 3)
+    want = _ort(data, {"X": X})["variable"].ravel().astype(np.float64)
+    got = model.predict(X)
+    if dtype == "float32":
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        assert np.array_equal(got.astype(np.float32), got)  # float32 outputs
+        f64 = dataclasses.replace(model, estimator=dataclasses.replace(model.estimator, compute_dtype="float64"))
+        assert not np.array_equal(f64.predict(X), got)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)  # the graph's own float32 steps round too
 
 
 def test_scaler_imputer_normalizer_binarizer_columns() -> None:

@@ -74,6 +74,59 @@ def test_mlps_run_the_same_in_onnxruntime(model: Model) -> None:
     _check_everything(model, sample_inputs(model, 60, seed=2), must_read=True)
 
 
+def _float32_cancelling_mlp(dtype: str = "float32") -> Model:
+    """``1e9 * (x - 1)``: float32 rounds ``x = 1 + 2**-30`` to 1 (0 out), float64 keeps it (0.93)."""
+    layers = (DenseLayer(weights=[[1.0]], biases=[-1.0], activation="relu"), DenseLayer(weights=[[1e9]], biases=[0.0]))
+    est = MLP(features=("x0",), layers=layers, compute_dtype=dtype)  # type: ignore[arg-type]
+    return Model(inputs=(Field(name="x0"),), target=Target(name="y", task="regression"), estimator=est)
+
+
+def test_float32_mlps_are_float_graphs_that_onnxruntime_computes_alike() -> None:
+    model = _float32_cancelling_mlp()
+    data = _write(model)
+    g = onnx.load_model_from_string(data).graph
+    first = [n.op_type for n in g.node].index("MatMul")
+    assert g.node[first - 1].op_type == "Cast" and g.node[first - 1].attribute[0].i == onnx.TensorProto.FLOAT
+    assert {t.data_type for t in g.initializer if t.name.startswith(("weights", "biases"))} == {onnx.TensorProto.FLOAT}
+    assert g.node[-2].op_type == "Cast" and g.node[-2].attribute[0].i == onnx.TensorProto.DOUBLE
+    X = np.array([[1 + 2**-30], [1.5], [2.0], [np.nan], [0.25]])
+    ours = model.predict(X)
+    np.testing.assert_array_equal(ours, [0.0, 5e8, 1e9, np.nan, 0.0])
+    f64 = _float32_cancelling_mlp("float64")
+    assert f64.predict(X[:1])[0] == pytest.approx(2**-30 * 1e9)  # float64 sees what float32 rounds away
+    assert_onnxruntime_agrees(model, data, {"x0": X[:, 0]}, rtol=0.0, atol=0.0)  # bit for bit here
+    back = onnx_format.read(data, embedded_ir=False)
+    assert back == model  # float32-exact weights: the graph alone gives the same IR
+    # a float64 network is written as before: double throughout, no casts
+    g64 = onnx.load_model_from_string(_write(f64)).graph
+    assert "Cast" not in [n.op_type for n in g64.node]
+    assert {t.data_type for t in g64.initializer if t.name.startswith(("weights", "biases"))} == {onnx.TensorProto.DOUBLE}
+    assert onnx_format.read(_write(f64), embedded_ir=False) == f64
+
+
+def test_float32_mlp_weights_are_written_rounded() -> None:
+    """Weights float32 cannot hold are stored rounded to nearest: the numbers the evaluator uses."""
+    layers = (DenseLayer(weights=[[0.1, -1 / 3]], biases=[1e-50, 0.7], activation="leaky_relu", alpha=0.3),
+              DenseLayer(weights=[[2 / 3], [1e39]], biases=[0.2], activation="arctan"))  # fmt: skip
+    model = Model(
+        inputs=(Field(name="x0"),),
+        target=Target(name="y", task="regression"),
+        estimator=MLP(features=("x0",), layers=layers, compute_dtype="float32"),
+    )
+    data = _write(model)
+    X = {"x0": np.array([-3.0, -1.0, -0.1, 0.0, 0.5, 2.0, np.inf])}
+    assert_onnxruntime_agrees(model, data, X)
+    back = onnx_format.read(data, embedded_ir=False)
+    assert back != model and back.estimator.compute_dtype == "float32"  # type: ignore[union-attr]
+    with np.errstate(over="ignore"):  # 1e39 -> inf
+        for got, want in zip(back.estimator.layers, layers):  # type: ignore[union-attr]
+            assert np.array_equal(got.weights, want.weights.astype(np.float32))
+            assert np.array_equal(got.biases, want.biases.astype(np.float32))
+    assert back.estimator.layers[1].weights[1, 0] == np.inf  # type: ignore[union-attr]
+    assert back.estimator.layers[0].alpha == float(np.float32(0.3))  # type: ignore[union-attr]
+    np.testing.assert_array_equal(back.predict(X), model.predict(X))
+
+
 def _float32_cancelling_sum(n_trees: int = 10, seed: int = 39, **kw: Any) -> Model:
     """Weighted stumps with leaves of +-1000s adding up to far less, summed in float32.
 

@@ -127,7 +127,8 @@ def _size(est: LinearModel | TreeEnsemble | MLP) -> dict[str, Any]:
             for layer in est.layers
         ]
         weights = sum(int(layer.weights.size + layer.biases.size) for layer in est.layers)
-        return {"features": len(est.features), "outputs": est.n_outputs, "layers": layers, "weights": weights}
+        size = {"features": len(est.features), "outputs": est.n_outputs, "layers": layers, "weights": weights}
+        return size | {"compute_dtype": est.compute_dtype}
     return {
         "features": len(est.features),
         "outputs": est.n_outputs,
@@ -221,7 +222,8 @@ def render(desc: dict[str, Any]) -> str:
         )
     elif "layers" in size:
         shape = " -> ".join([str(size["features"])] + [f"{layer['outputs']} ({layer['activation']})" for layer in size["layers"]])
-        lines.append(f"size:      {len(size['layers'])} layers, {size['weights']} weights and biases: {shape}")
+        computes = f", computes in {size['compute_dtype']}" if size["compute_dtype"] != "float64" else ""
+        lines.append(f"size:      {len(size['layers'])} layers, {size['weights']} weights and biases: {shape}{computes}")
     else:
         shape = f"{_plural(size['outputs'], 'output')} x {_plural(size['features'], 'feature')}"
         lines.append(f"size:      {size['coefficients']} coefficients ({shape}), normalization {size['normalization']}")

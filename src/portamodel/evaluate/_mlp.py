@@ -63,6 +63,7 @@ class MLPKernel:
 
     def __init__(self, est: MLP) -> None:
         self.float32 = est.compute_dtype == "float32"
+        layers: list[tuple[Any, Any, Callable[[Any], Any]]]
         if self.float32:
             with np.errstate(over="ignore"):  # weights beyond float32's range round to +-inf, as a float32 runtime's would
                 layers = [
@@ -155,9 +156,9 @@ def _activation(name: str, alpha: float) -> Callable[[F64], F64]:
     return QUIET_ACTIVATIONS[name]
 
 
-def _logistic32(x: NDArray[np.float32]) -> NDArray[np.float32]:
+def _logistic32(x: Any) -> Any:
     # not _logistic_quiet: its one-value shortcut computes in Python floats (float64)
-    return 1.0 / (1.0 + np.exp(-x))  # type: ignore[no-any-return]
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 def _activation32(name: str, alpha: float) -> Callable[[Any], Any]:

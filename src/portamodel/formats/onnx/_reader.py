@@ -207,7 +207,8 @@ class _Reader:
                 continue
             if isinstance(sym, TreeScores) and sym.width < 1:
                 continue
-            found = match_transform(self.g, i, name, "net" if isinstance(sym, Net) else "tree")
+            is_net = isinstance(sym, Net)
+            found = match_transform(self.g, i, name, "net" if is_net else "tree", float32=is_net and sym.etype == "float")
             if found is None:
                 continue
             transform, alpha, count, out = found
@@ -454,7 +455,10 @@ class _Reader:
                     if act not in ACTIVATIONS:
                         raise UnsupportedFeatureError(f"a network layer with output transform {act!r}", location=self.where)
                     dense.append(DenseLayer(weights=layer.weights, biases=layer.biases, activation=act, alpha=layer.alpha))  # type: ignore[arg-type]
-                est = MLP(features=feats, layers=tuple(dense))
+                # float32 only when every layer computed in float (skl2onnx's float graphs, torch); a
+                # graph mixing float and double layers (or unknown ones) stays float64
+                f32 = all(layer.dtype == "float" for layer in layers)
+                est = MLP(features=feats, layers=tuple(dense), compute_dtype="float32" if f32 else "float64")
         for name in est.features:
             if not kinds.get(name, False):
                 raise UnsupportedFeatureError(f"the estimator reads the string column {name!r} as a number", location=self.where)
@@ -786,7 +790,9 @@ def _cast(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     if isinstance(x, (Net, TreeScores, Proba2, ZipProba)):
         if to not in ("float", "double"):
             raise Unplaced(f"cast of scores to {to}")
-        return [replace(x, etype=to) if isinstance(x, TreeScores) else x]  # a TreeStack sums in this type
+        if isinstance(x, (Net, TreeScores)):  # a TreeStack sums in this type; a network's next op computes in it
+            return [replace(x, etype=to)]
+        return [x]
     if isinstance(x, ArgIdx):
         x = Labels(source=x.source, classes=None, etype="int64")
     if isinstance(x, Labels):
@@ -1228,7 +1234,7 @@ def _split(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 
 
 def _as_net_input(r: _Reader, sym: Any, n_in: int) -> tuple[tuple[str, ...], tuple[Layer, ...], str, int]:
-    """(features, earlier layers, etype, version) for a new dense layer reading ``sym``."""
+    """(features, earlier layers, etype of ``sym``, version) for a new dense layer reading ``sym``."""
     if isinstance(sym, Net):
         layers = sym.layers
         if layers[-1].act is None:
@@ -1248,15 +1254,21 @@ def _matmul(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     if w.ndim != 2 or w.dtype.kind not in "fiu":
         raise Unplaced("MatMul with a weight that is not a 2-D numeric matrix")
     feats, layers, etype, _ = _as_net_input(r, args[0], w.shape[0])
-    layer = Layer(weights=w.astype(np.float64), biases=np.zeros(w.shape[1]))
-    return [Net(feats, (*layers, layer), etype, new_version())]
+    layer = Layer(weights=w.astype(np.float64), biases=np.zeros(w.shape[1]), dtype=_layer_dtype(etype, w))
+    return [Net(feats, (*layers, layer), _etype_of(w) or etype, new_version())]
+
+
+def _layer_dtype(etype: str, w: NDArray[Any]) -> str:
+    """The type a product of an ``etype`` tensor by the weight constant ``w`` computes in."""
+    return etype if _etype_of(w) == etype else "mixed"
 
 
 @handles("Gemm")
 def _gemm(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
     if node.int("transA", 0):
         raise Unplaced("Gemm with transA=1")
-    b = np.asarray(r.const(args[1], "a weight matrix")).astype(np.float64)
+    b_raw = np.asarray(r.const(args[1], "a weight matrix"))
+    b = b_raw.astype(np.float64)
     if b.ndim != 2:
         raise Unplaced("Gemm with a weight that is not 2-D")
     if node.int("transB", 0):
@@ -1268,7 +1280,8 @@ def _gemm(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
         c = np.asarray(r.const(args[2], "a bias")).astype(np.float64)
         bias = _row_vector(c, w.shape[1]) * beta
     feats, layers, etype, _ = _as_net_input(r, args[0], w.shape[0])
-    return [Net(feats, (*layers, Layer(weights=w, biases=bias)), etype, new_version())]
+    layer = Layer(weights=w, biases=bias, dtype=_layer_dtype(etype, b_raw))
+    return [Net(feats, (*layers, layer), _etype_of(b_raw) or etype, new_version())]
 
 
 def _row_vector(c: NDArray[Any], k: int) -> NDArray[np.float64]:
@@ -1331,6 +1344,8 @@ def _arith(r: _Reader, node: NodeView, args: list[Any]) -> list[Any]:
 
 def _net_const(net: Net, op: str, c: NDArray[Any]) -> Net:
     last = net.layers[-1]
+    if last.dtype != net.etype:  # e.g. a float product cast to double before its bias is added
+        last = replace(last, dtype="mixed")
     v = _row_vector(c, net.width)
     with np.errstate(all="ignore"):
         if op == "Add":

@@ -99,11 +99,16 @@ class Layer:
     biases: NDArray[np.float64]
     act: str | None = None  # None: no activation yet (bias and scaling may still change)
     alpha: float = 0.01
+    #: The element type the layer computes in ("float", "double", an integer type): its input's, if
+    #: its weights have it too and every op on it (bias, scaling, activation) saw that type;
+    #: "mixed" otherwise, "" when unknown (the ai.onnx.ml linear ops).
+    dtype: str = ""
 
 
 @dataclass(frozen=True, eq=False)
 class Net:
-    """Dense layers over ``features``: a linear model (one layer) or an MLP."""
+    """Dense layers over ``features``: a linear model (one layer) or an MLP; ``etype`` is the
+    element type of the tensor (a ``Cast`` of the scores changes it, not the version)."""
 
     features: tuple[str, ...]
     layers: tuple[Layer, ...]
@@ -123,7 +128,8 @@ class Net:
         return self.layers[-1].act is None
 
     def with_act(self, act: str, alpha: float = 0.01) -> Net:
-        last = replace(self.layers[-1], act=act, alpha=alpha)
+        last = self.layers[-1]
+        last = replace(last, act=act, alpha=alpha, dtype=last.dtype if last.dtype == self.etype else "mixed")
         return replace(self, layers=(*self.layers[:-1], last))
 
 

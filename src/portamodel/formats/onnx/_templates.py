@@ -1,7 +1,8 @@
 """Recognise the op chains portamodel's writer emits for output transforms and activations.
 
 The writer spells transforms onnxruntime lacks in double (probit, cloglog, cauchit, softmax_zero,
-leaky_relu, gauss, ...) as chains of basic ops (:mod:`._write_math`). The reader regenerates each
+leaky_relu, gauss, ...) as chains of basic ops (:mod:`._write_math`); a float32 network's
+activations are the same chains on floats, with float constants. The reader regenerates each
 candidate chain on the tensor at hand and compares it node by node with the graph (op types,
 attributes, wiring, constant values); a chain that matches exactly is that transform.
 """
@@ -23,32 +24,39 @@ NORMALIZATION_CHAINS = ("probit", "cloglog", "loglog", "cauchit", "softmax_zero"
 ACTIVATION_CHAINS = ("leaky_relu", "gauss", "elliott", "arctan", "square", "reciprocal")
 
 
-def _candidates(kind: str, g: GraphView, start: int) -> list[tuple[str, float]]:
-    out = [(n, 0.01) for n in NORMALIZATION_CHAINS]
+def _candidates(kind: str, g: GraphView, start: int, float32: bool) -> list[tuple[str, float]]:
+    # a float32 network's chains are its activations' (simplemax is one); linear models and trees
+    # (every normalization) are written in double
+    out = [("simplemax", 0.01)] if float32 else [(n, 0.01) for n in NORMALIZATION_CHAINS]
     if kind == "net":
         out += [(n, 0.01) for n in ACTIVATION_CHAINS if n != "leaky_relu"]
         first = g.nodes[start] if start < len(g.nodes) else None
         if first is not None and first.op == "Mul" and len(first.inputs) == 2 and first.inputs[1] in g.initializers:
             alpha = tensor_to_array(g.initializers[first.inputs[1]], "alpha")
-            if alpha.size == 1 and alpha.dtype == np.float64:
+            if alpha.size == 1 and alpha.dtype == (np.float32 if float32 else np.float64):
                 out.append(("leaky_relu", float(alpha.ravel()[0])))
     return out
 
 
 @functools.lru_cache(maxsize=64)
-def _template(name: str, alpha: float) -> tuple[tuple[Any, ...], dict[str, Any], str]:
-    """(nodes, constants by name, output name) of the writer's chain for ``name`` on input ``__in__``."""
+def _template(name: str, alpha: float, float32: bool = False) -> tuple[tuple[Any, ...], dict[str, Any], str]:
+    """(nodes, constants by name, output name) of the writer's chain for ``name`` on input ``__in__``
+    (``float32``: a float32 network's activation, with float constants)."""
     b = GraphBuilder(reserved={"__in__"})
-    out = normalization(b, name, "__in__") if name in NORMALIZATION_CHAINS else activation(b, name, "__in__", alpha)
+    if name in NORMALIZATION_CHAINS and not float32:
+        out = normalization(b, name, "__in__")
+    else:
+        out = activation(b, name, "__in__", alpha, dtype=np.float32 if float32 else np.float64)
     consts = {t.name: tensor_to_array(t, "template") for t in b.initializers}
     return tuple(b.nodes), consts, out
 
 
-def match_transform(g: GraphView, start: int, tensor: str, kind: str) -> tuple[str, float, int, str] | None:
-    """(name, alpha, number of nodes, output tensor) of a writer chain applied to ``tensor`` at node ``start``."""
+def match_transform(g: GraphView, start: int, tensor: str, kind: str, *, float32: bool = False) -> tuple[str, float, int, str] | None:
+    """(name, alpha, number of nodes, output tensor) of a writer chain applied to ``tensor`` at node
+    ``start``; ``float32``: the chains of a float32 network's activations."""
     first = g.nodes[start].op if start < len(g.nodes) else ""
-    for name, alpha in _candidates(kind, g, start):
-        nodes, consts, out = _template(name, alpha)
+    for name, alpha in _candidates(kind, g, start, float32):
+        nodes, consts, out = _template(name, alpha, float32)
         if not nodes or nodes[0].op_type != first:
             continue
         got = _compare(g, start, nodes, consts, out, tensor)

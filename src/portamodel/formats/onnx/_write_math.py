@@ -1,4 +1,5 @@
-"""Output transforms and activations as ONNX ops on double tensors, matching portamodel's evaluator.
+"""Output transforms and activations as ONNX ops on double tensors (activations of float32
+networks on float tensors), matching portamodel's evaluator.
 
 onnxruntime has no double kernels for ``Erf`` and ``Atan``, so the normal CDF (probit) uses the
 same Cody rational approximation as :mod:`portamodel.evaluate._transforms` and ``atan`` the Cephes
@@ -19,8 +20,8 @@ __all__ = ["activation", "normalization"]
 F64 = np.float64
 
 
-def _c(b: GraphBuilder, v: float) -> str:
-    return b.const(np.array(v, dtype=F64), "k")
+def _c(b: GraphBuilder, v: float, dtype: type = F64) -> str:
+    return b.const(np.array(v, dtype=dtype), "k")
 
 
 def _poly_step(b: GraphBuilder, acc: str, coef: float, y: str) -> str:
@@ -173,19 +174,24 @@ def normalization(b: GraphBuilder, name: str, x: str) -> str:
     raise ValueError(f"unknown normalization {name!r}")  # pragma: no cover - the IR validates names
 
 
-def activation(b: GraphBuilder, name: str, x: str, alpha: float = 0.01) -> str:
-    """Neural-network activation ``name`` (see ``portamodel.ir.mlp``)."""
+def activation(b: GraphBuilder, name: str, x: str, alpha: float = 0.01, dtype: type = F64) -> str:
+    """Neural-network activation ``name`` (see ``portamodel.ir.mlp``) of a ``dtype`` tensor.
+
+    ``dtype=np.float32`` (a ``compute_dtype="float32"`` network): the same ops on float tensors,
+    with float32 constants, so onnxruntime computes in float32 as the evaluator does; ``arctan``
+    uses onnxruntime's float ``Atan`` kernel (it has no double one, hence the Cephes chain there).
+    """
     if name in ("identity", "logistic", "softmax", "exp", "simplemax"):
-        return normalization(b, name, x)
+        return normalization(b, name, x)  # no floating-point constants in these
     if name == "relu":
         return b.op("Relu", [x])
     if name == "tanh":
         return b.op("Tanh", [x])
-    if name == "leaky_relu":  # x >= 0 ? x : alpha * x, with alpha in double (LeakyRelu's is float32)
-        neg = b.op("Mul", [x, _c(b, float(alpha))])
-        return b.op("Where", [b.op("GreaterOrEqual", [x, _c(b, 0.0)]), x, neg])
+    if name == "leaky_relu":  # x >= 0 ? x : alpha * x, with alpha in the tensor's type (LeakyRelu's is float32)
+        neg = b.op("Mul", [x, _c(b, float(alpha), dtype)])
+        return b.op("Where", [b.op("GreaterOrEqual", [x, _c(b, 0.0, dtype)]), x, neg])
     if name == "reciprocal":
-        return b.op("Div", [_c(b, 1.0), x])
+        return b.op("Div", [_c(b, 1.0, dtype), x])
     if name == "square":
         return b.op("Mul", [x, x])
     if name == "gauss":
@@ -195,7 +201,8 @@ def activation(b: GraphBuilder, name: str, x: str, alpha: float = 0.01) -> str:
     if name == "cosine":
         return b.op("Cos", [x])
     if name == "elliott":
-        return b.op("Div", [x, b.op("Add", [_c(b, 1.0), b.op("Abs", [x])])])
+        return b.op("Div", [x, b.op("Add", [_c(b, 1.0, dtype), b.op("Abs", [x])])])
     if name == "arctan":
-        return b.op("Div", [b.op("Mul", [_c(b, 2.0), atan(b, x)]), _c(b, math.pi)])
+        at = b.op("Atan", [x]) if dtype == np.float32 else atan(b, x)
+        return b.op("Div", [b.op("Mul", [_c(b, 2.0, dtype), at]), _c(b, math.pi, dtype)])
     raise ValueError(f"unknown activation {name!r}")  # pragma: no cover

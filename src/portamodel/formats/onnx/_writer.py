@@ -2,7 +2,8 @@
 
 The graph takes the model inputs (numeric fields in one ``X`` tensor of shape [N, F], double; a
 ``X_float32`` float tensor for ``dtype="float"`` fields when both kinds exist; one [N, 1] string
-tensor per text field), computes in double, and outputs ``variable`` [N, 1] (regression) or
+tensor per text field), computes in double (a ``compute_dtype="float32"`` MLP in float, between a
+cast of its features to float and a cast of its outputs to double), and outputs ``variable`` [N, 1] (regression) or
 ``label`` [N] and ``probabilities`` [N, K] (classification).
 
 The IR model itself is embedded (portamodel's JSON format) in ``metadata_props``; the reader uses
@@ -75,12 +76,7 @@ def build_model_proto(model: Model, *, on_loss: OnLoss, tree_opset: int) -> Any:
         scores = b.op("Add", [scores, b.const(est.intercepts, "intercepts")], "scores")
         out = normalization(b, est.normalization, scores)
     elif isinstance(est, MLP):
-        h = x
-        for j, layer in enumerate(est.layers):
-            h = b.op("MatMul", [h, b.const(layer.weights, f"weights{j}")])
-            h = b.op("Add", [h, b.const(layer.biases, f"biases{j}")], f"layer{j}")
-            h = activation(b, layer.activation, h, layer.alpha)
-        out = h
+        out = _mlp(b, est, x)
     elif isinstance(est, TreeEnsemble):
         scores = write_trees(b, est, x, tree_opset=tree_opset, on_loss=on_loss)
         out = normalization(b, est.post_transform, scores)
@@ -116,6 +112,27 @@ def build_model_proto(model: Model, *, on_loss: OnLoss, tree_opset: int) -> Any:
         entry = proto.metadata_props.add()
         entry.key, entry.value = k, v
     return proto
+
+
+def _mlp(b: GraphBuilder, est: MLP, x: str) -> str:
+    """MatMul + Add + activation per layer, in double; a ``compute_dtype="float32"`` network casts
+    its features to float, holds float32 weights and biases (the IR's rounded to nearest, which the
+    evaluator uses too), computes in float ops and casts its outputs back to double."""
+    if est.compute_dtype != "float32":
+        h = x
+        for j, layer in enumerate(est.layers):
+            h = b.op("MatMul", [h, b.const(layer.weights, f"weights{j}")])
+            h = b.op("Add", [h, b.const(layer.biases, f"biases{j}")], f"layer{j}")
+            h = activation(b, layer.activation, h, layer.alpha)
+        return h
+    tp = b.onnx.TensorProto
+    h = b.op("Cast", [x], "features_float32", to=tp.FLOAT)
+    with np.errstate(over="ignore"):  # weights beyond float32's range are +-inf in float32, in the evaluator too
+        for j, layer in enumerate(est.layers):
+            h = b.op("MatMul", [h, b.const(layer.weights.astype(np.float32), f"weights{j}")])
+            h = b.op("Add", [h, b.const(layer.biases.astype(np.float32), f"biases{j}")], f"layer{j}")
+            h = activation(b, layer.activation, h, layer.alpha, dtype=np.float32)
+    return b.op("Cast", [h], "outputs", to=tp.DOUBLE)  # type: ignore[no-any-return]
 
 
 def _head(b: GraphBuilder, model: Model, out: str, on_loss: OnLoss) -> list[Any]:
