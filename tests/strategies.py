@@ -229,7 +229,7 @@ def _linear(draw: st.DrawFn, features: list[str], target: Target, n_out: int, no
 
 
 @st.composite
-def _mlp(draw: st.DrawFn, features: list[str], target: Target, n_out: int, activations: Sequence[str] | None) -> MLP:
+def _mlp(draw: st.DrawFn, features: list[str], target: Target, n_out: int, activations: Sequence[str] | None, float32: bool) -> MLP:
     width = len(features)
     layers = []
     for _ in range(draw(st.integers(0, 2))):
@@ -251,7 +251,9 @@ def _mlp(draw: st.DrawFn, features: list[str], target: Target, n_out: int, activ
     w = [[draw(_num(-1.5, 1.5)) for _ in range(n_out)] for _ in range(width)]
     b = [draw(_num(-1, 1)) for _ in range(n_out)]
     layers.append(DenseLayer(weights=w, biases=b, activation=out_act))  # type: ignore[arg-type]
-    return MLP(features=tuple(features), layers=tuple(layers))
+    # float32 networks keep these two-decimal weights, which float32 cannot hold: they are rounded when scored
+    compute_dtype = draw(st.sampled_from(("float64", "float32"))) if float32 else "float64"
+    return MLP(features=tuple(features), layers=tuple(layers), compute_dtype=compute_dtype)  # type: ignore[arg-type]
 
 
 @st.composite
@@ -391,8 +393,8 @@ def models(
     ``float_inputs`` (fields of dtype "float"/"integer"); ``single_output_binary`` (a 2-class model
     with one output); ``normalizations`` (linear links allowed), ``activations`` (hidden MLP
     activations allowed); tree knobs ``aggregations``, ``missing_actions``, ``ops``, ``max_depth``,
-    ``max_trees``, ``float32`` (float32 input / accumulation), ``tree_weights``, ``base_score``,
-    ``post_transforms``.
+    ``max_trees``, ``float32`` (float32 tree input / accumulation and ``compute_dtype="float32"``
+    networks), ``tree_weights``, ``base_score``, ``post_transforms``.
     """
     fields, step_list, numeric = draw(_inputs_and_steps(max_features=max_features, steps=_steps_allowed(steps), float_inputs=float_inputs))
     features = draw(st.lists(st.sampled_from(numeric), min_size=1, max_size=min(6, len(numeric)), unique=True))
@@ -406,7 +408,7 @@ def models(
     if family == "linear":
         est: Any = draw(_linear(features, target, n_out, normalizations))
     elif family == "mlp":
-        est = draw(_mlp(features, target, n_out, activations))
+        est = draw(_mlp(features, target, n_out, activations, float32))
     elif family == "tree":
         est = draw(
             _tree(

@@ -114,6 +114,17 @@ CASES: dict[str, bytes] = {
 </Segmentation></MiningModel>""",
         target=CLS,
     ),
+    "neural_network_float": doc(  # JPMML's float math: inputs, weights, neurons in float32 (rescaling folded into the last layer)
+        """<NeuralNetwork functionName="regression" activationFunction="tanh" x-mathContext="float">{schema}
+<Targets><Target field="y" rescaleFactor="3.3" rescaleConstant="0.7"/></Targets>
+<NeuralInputs><NeuralInput id="i1"><DerivedField optype="continuous" dataType="double"><FieldRef field="x"/></DerivedField></NeuralInput>
+<NeuralInput id="i2"><DerivedField optype="continuous" dataType="double"><FieldRef field="z"/></DerivedField></NeuralInput></NeuralInputs>
+<NeuralLayer><Neuron id="h1" bias="0.1"><Con from="i1" weight="0.3333333333"/><Con from="i2" weight="-0.7"/></Neuron>
+<Neuron id="h2" bias="-0.2"><Con from="i1" weight="1.1"/></Neuron></NeuralLayer>
+<NeuralLayer activationFunction="identity"><Neuron id="o1" bias="0.05"><Con from="h1" weight="0.9"/><Con from="h2" weight="-0.45"/></Neuron></NeuralLayer>
+<NeuralOutputs><NeuralOutput outputNeuron="o1"><DerivedField optype="continuous" dataType="double"><FieldRef field="y"/></DerivedField></NeuralOutput></NeuralOutputs>
+</NeuralNetwork>""",
+    ),
     "neural_network_softmax": doc(
         """<NeuralNetwork functionName="classification" activationFunction="tanh" normalizationMethod="softmax">{schema}
 <NeuralInputs><NeuralInput id="i1"><DerivedField optype="continuous" dataType="double"><FieldRef field="x"/></DerivedField></NeuralInput>
@@ -188,8 +199,12 @@ def test_reads_and_round_trips(name: str) -> None:
     else:
         assert model.predict(X).shape == (60,)
     back = pmml.read(pmml.write(model, on_loss="ignore"))
-    tol = {"rtol": 1e-5, "atol": 1e-6} if getattr(model.estimator, "accumulate_dtype", "") == "float32" else {}
+    est = model.estimator
+    float32 = "float32" in (getattr(est, "accumulate_dtype", ""), getattr(est, "compute_dtype", ""))
+    tol = {"rtol": 1e-5, "atol": 1e-6} if float32 else {}  # written as double (a reported loss)
     assert_predictions_equal(model, back, X, **tol)
+    if float32:  # JPMML's extension keeps it
+        assert_predictions_equal(model, pmml.read(pmml.write(model, on_loss="raise", jpmml_extensions=True)), X)
 
 
 def test_votes_with_missing_votes_are_refused() -> None:
@@ -210,6 +225,15 @@ def test_known_values() -> None:
     # green & x missing -> the isMissing child (3); green & x > 0 -> 4; green & x <= 0 -> node 2's own
     # score; red & z missing -> "none": unknown is false -> the root's score
     assert m.predict(X).tolist() == [3.0, 4.0, 2.0, 1.0]
+    f32 = pmml.read(CASES["neural_network_float"])
+    assert f32.estimator.compute_dtype == "float32"  # type: ignore[union-attr]
+    X = {"x": np.array([0.1, 1.5, -3.5]), "z": np.array([0.33, -2.0, 12.0]), "c": np.array(["red", None, "blue"], dtype=object)}
+    as_double = pmml.read(CASES["neural_network_float"].replace(b' x-mathContext="float"', b""))
+    assert as_double.estimator.compute_dtype == "float64"  # type: ignore[union-attr]
+    got, double = f32.predict(X), as_double.predict(X)
+    np.testing.assert_array_equal(got, got.astype(np.float32))  # float32 results
+    assert not np.array_equal(got, double)
+    np.testing.assert_allclose(got, double, rtol=1e-6)
     nn = pmml.read(CASES["neural_network_softmax"])
     assert nn.classes == ("a", "b", "c")
     # the network's normalizationMethod applies to every layer without its own (as JPMML does)

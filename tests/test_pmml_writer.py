@@ -3,6 +3,7 @@ same in jpmml_evaluator (the independent judge; marked ``java``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import warnings
@@ -19,11 +20,13 @@ from helpers import assert_predictions_equal, sample_inputs
 from portamodel.diagnostics import LossWarning
 from portamodel.errors import ConversionLossError, PortamodelError
 from portamodel.formats import pmml
-from portamodel.ir import Field, LinearModel, Metadata, Model, Target
+from portamodel.ir import MLP, DenseLayer, Field, LinearModel, Metadata, Model, Target
 from strategies import linear_models, mlp_models, models, tree_models
 
 DATA = Path(__file__).parent / "data" / "pmml"
 XSD_PATH = Path(__file__).resolve().parents[2] / "shared" / "specs" / "pmml-4-4.xsd"
+#: JPMML-Model's schema: PMML 4.4 plus its x- extensions (x-mathContext)
+JPMML_XSD_PATH = XSD_PATH.with_name("pmml-4-4-1-jpmml-superset.xsd")
 FIXTURES = sorted(DATA.glob("*.pmml")) + sorted((DATA / "handwritten").glob("*.pmml"))
 
 
@@ -43,19 +46,25 @@ def assert_valid(xsd: Any, data: bytes) -> None:
     assert xsd.validate(doc), str(xsd.error_log.last_error)
 
 
+def is_float32(model: Model) -> bool:
+    """float32 tree sums or a float32 network: PMML 4.4 writes them as double (a reported loss)."""
+    est = model.estimator
+    return "float32" in (getattr(est, "accumulate_dtype", ""), getattr(est, "compute_dtype", ""))
+
+
 def tolerance(model: Model, lossy: bool) -> dict[str, float]:
-    """float32 accumulation is written as double (reported as a loss): compare in float32 then."""
-    if lossy and getattr(model.estimator, "accumulate_dtype", "") == "float32":
+    """float32 accumulation / arithmetic is written as double (reported as a loss): compare in float32 then."""
+    if lossy and is_float32(model):
         return {"rtol": 1e-5, "atol": 1e-6}
     return {}
 
 
 def write_or_skip(model: Model) -> tuple[bytes, bool]:
-    """(PMML bytes, lossy?) -- a loss other than float32 accumulation skips the example."""
+    """(PMML bytes, lossy?) -- a loss other than float32 accumulation / arithmetic skips the example."""
     try:
         return pmml.write(model, on_loss="raise"), False
     except ConversionLossError as exc:
-        if "float32 accumulation" not in str(exc):
+        if "float32 accumulation" not in str(exc) and "float32 arithmetic" not in str(exc):
             assume(False)
         return pmml.write(model, on_loss="ignore"), True
 
@@ -102,12 +111,26 @@ def test_compact_trees() -> None:
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 
+@pytest.fixture(scope="module")
+def jpmml_xsd() -> Any:
+    from lxml import etree
+
+    if not JPMML_XSD_PATH.exists():
+        pytest.skip(f"no JPMML PMML schema at {JPMML_XSD_PATH}")
+    return etree.XMLSchema(etree.parse(str(JPMML_XSD_PATH)))
+
+
 def _roundtrip(model: Model, xsd: Any) -> None:
     lossy_text = pmml.write(model, on_loss="ignore")
     assert_valid(xsd, lossy_text)
     data, lossy = write_or_skip(model)
     back = pmml.read(data)
-    assert_predictions_equal(model, back, sample_inputs(model, 120, seed=0), **tolerance(model, lossy))
+    X = sample_inputs(model, 120, seed=0)
+    assert_predictions_equal(model, back, X, **tolerance(model, lossy))
+    if getattr(model.estimator, "compute_dtype", "") == "float32":  # JPMML's x-mathContext keeps it
+        back = pmml.read(pmml.write(model, on_loss="ignore", jpmml_extensions=True))
+        assert back.estimator.compute_dtype == "float32"  # type: ignore[union-attr]
+        assert_predictions_equal(model, back, X, rtol=1e-6, atol=1e-6)  # leaky ReLU written as two ReLUs rounds differently
 
 
 @PROPERTY
@@ -221,7 +244,7 @@ def jpmml(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return evaluate
 
 
-def _agree(jpmml: Any, model: Model, data: bytes, X: dict[str, np.ndarray], name: str) -> None:
+def _agree(jpmml: Any, model: Model, data: bytes, X: dict[str, np.ndarray], name: str, rtol: float = 1e-9, atol: float = 1e-12) -> None:
     res = jpmml(data, X, name)
     errors = res["errors"].dropna() if "errors" in res.columns else []
     assert len(errors) == 0, f"{name}: {errors.iloc[0]}"
@@ -231,7 +254,7 @@ def _agree(jpmml: Any, model: Model, data: bytes, X: dict[str, np.ndarray], name
     else:
         ours = model.predict_proba(X)
         theirs = res[[f"probability({pmml_text(c)})" for c in model.classes]].to_numpy(dtype=np.float64)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol, err_msg=name)
 
 
 def pmml_text(c: Any) -> str:
@@ -259,6 +282,52 @@ def test_jpmml_agrees_on_written_random_models(jpmml: Any) -> None:
         _agree(jpmml, model, data, sample_inputs(model, 40, seed=i), f"random{i}")
         checked += 1
     assert checked >= 25, f"only {checked} of {len(drawn)} drawn models were written without loss"
+
+
+@pytest.mark.java
+def test_jpmml_computes_written_float32_networks_in_float32(jpmml: Any) -> None:
+    """With jpmml_extensions, a float32 network is x-mathContext="float", which JPMML computes in
+    float32 too: 1e9 * relu(x - 1) is 0 for x = 1 + 2**-30 (1.0 in float32), 0.93 in double."""
+    model = _cancelling_network("float32")
+    X = {"x": np.array([1 + 2**-30, 1.5, 3.0, 0.25])}
+    data = pmml.write(model, on_loss="raise", jpmml_extensions=True)
+    _agree(jpmml, model, data, X, "cancelling", rtol=0.0, atol=0.0)
+    assert model.predict(X)[0] == 0.0 and _cancelling_network("float64").predict(X)[0] > 0.9
+    for i, drawn in enumerate(_collect(mlp_models(), 25)):
+        m = dataclasses.replace(drawn, estimator=dataclasses.replace(drawn.estimator, compute_dtype="float32"))
+        data = pmml.write(m, on_loss="raise", jpmml_extensions=True)
+        # JPMML adds each neuron's terms one by one in float (numpy's float32 products do not), and
+        # computes the leaky ReLU's two ReLUs and [1 - p, p] in float: float32 rounding apart
+        _agree(jpmml, m, data, sample_inputs(m, 40, seed=i), f"f32net{i}", rtol=1e-5, atol=1e-6)
+
+
+def _cancelling_network(dtype: str) -> Model:
+    layers = (DenseLayer(weights=[[1.0]], biases=[-1.0], activation="relu"), DenseLayer(weights=[[1e9]], biases=[0.0]))
+    est = MLP(features=("x",), layers=layers, compute_dtype=dtype)  # type: ignore[arg-type]
+    return Model(inputs=(Field(name="x"),), target=Target(name="y", task="regression"), estimator=est)
+
+
+def test_float32_networks_say_so_with_jpmml_extensions_else_report_the_loss(xsd: Any, jpmml_xsd: Any) -> None:
+    model = _cancelling_network("float32")
+    with pytest.raises(ConversionLossError, match="float32 arithmetic is written as double"):
+        pmml.write(model, on_loss="raise")
+    with pytest.warns(LossWarning, match="float32 arithmetic"):
+        pmml.write(model, on_loss="warn")
+    plain = pmml.write(model, on_loss="ignore")
+    assert_valid(xsd, plain)  # strict PMML 4.4: no extension attribute
+    assert b"x-mathContext" not in plain
+    assert pmml.read(plain).estimator.compute_dtype == "float64"  # type: ignore[union-attr]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = pmml.write(model, on_loss="raise", jpmml_extensions=True)
+    assert b'<NeuralNetwork functionName="regression" activationFunction="identity" x-mathContext="float">' in data
+    assert_valid(jpmml_xsd, data)
+    back = pmml.read(data)
+    assert back.estimator == model.estimator
+    X = {"x": np.array([1 + 2**-30, 1.5, -2.0])}
+    np.testing.assert_array_equal(back.predict(X), [0.0, 5e8, 0.0])
+    double = _cancelling_network("float64")  # a float64 network is written as before, extensions or not
+    assert pmml.write(double, jpmml_extensions=True) == pmml.write(double, on_loss="raise")
 
 
 def test_manifest_lists_every_fixture() -> None:

@@ -116,6 +116,7 @@ class TreePart:
 class MLPPart:
     features: list[str]
     layers: list[DenseLayer]
+    f32: bool = False  # JPMML's x-mathContext="float": the network computes in float32
 
     @property
     def n_out(self) -> int:
@@ -242,6 +243,8 @@ def convert_model(el: Elem, parent: Scope, ctx: Context) -> Part:
         part = _mining(el, scope, ctx, fn)
     if math_ctx == "float" and isinstance(part, TreePart):
         part.acc32 = True
+    if math_ctx == "float" and isinstance(part, MLPPart):
+        part.f32 = True  # JPMML: inputs, weights, neurons and activations in float
     return _apply_targets(el, part, ctx, fn)
 
 
@@ -278,7 +281,7 @@ def rescale(part: Part, factor: float, const: float, where: str) -> Part:
             layers = [*part.layers[:-1], DenseLayer(weights=last.weights * factor, biases=last.biases * factor + const)]
         else:
             layers = [*part.layers, DenseLayer(weights=np.array([[factor]]), biases=np.array([const]))]
-        return MLPPart(part.features, layers)
+        return MLPPart(part.features, layers, part.f32)
     if part.post != "identity":
         raise UnsupportedFeatureError("Targets rescaling after a post transform", location=where)
     if factor == 1.0:  # the IR adds base_score after any aggregation
@@ -1042,7 +1045,7 @@ def finalize(part: Part, ctx: Context) -> LinearModel | TreeEnsemble | MLP:
     if isinstance(part, LinearPart):
         return LinearModel(features=tuple(part.features), coefficients=part.coef, intercepts=part.intercept, normalization=part.norm)  # type: ignore[arg-type]
     if isinstance(part, MLPPart):
-        return MLP(features=tuple(part.features), layers=tuple(part.layers))
+        return MLP(features=tuple(part.features), layers=tuple(part.layers), compute_dtype="float32" if part.f32 else "float64")
     return _ensemble(part, ctx)
 
 

@@ -7,7 +7,8 @@ step output), then one model element:
 - LinearModel -> ``RegressionModel`` (every link PMML's RegressionModel can express the way JPMML
   evaluates it); element-wise links over several outputs -> a one-layer ``NeuralNetwork``.
 - MLP -> ``NeuralNetwork`` (leaky ReLU expanded exactly into ReLU units, softmax as the layer's
-  normalizationMethod, a binary single output as ``[1 - p, p]``).
+  normalizationMethod, a binary single output as ``[1 - p, p]``; ``compute_dtype="float32"`` as
+  JPMML's ``x-mathContext="float"`` with ``jpmml_extensions``, else a reported loss).
 - TreeEnsemble -> ``TreeModel`` / ``MiningModel`` (see ``_write_trees``).
 
 Everything validates against the PMML 4.4 XSD. What PMML cannot say exactly is reported through
@@ -52,8 +53,8 @@ def write_pmml(model: Model, *, on_loss: OnLoss = "warn", indent: bool = True, j
     """Serialize ``model`` as PMML 4.4 bytes (UTF-8).
 
     ``indent`` pretty-prints with tabs; ``jpmml_extensions=True`` writes JPMML's
-    ``x-mathContext="float"`` for float32 accumulation (not in the 4.4 XSD; without it that
-    detail is reported as a loss).
+    ``x-mathContext="float"`` for float32 tree accumulation and float32 networks (not in the 4.4
+    XSD; without it that detail is reported as a loss).
     """
     if options:
         raise PortamodelError(f"unknown option(s) for the PMML writer: {', '.join(sorted(options))}")
@@ -453,10 +454,14 @@ class Writer:
     # -- networks ---------------------------------------------------------------------------------
     def _mlp(self, est: MLP) -> None:
         layers = [(L.weights, L.biases, L.activation, L.alpha) for L in est.layers]
-        self._mlp_document(list(est.features), layers)
+        float32 = est.compute_dtype == "float32"
+        if float32 and not self.extensions:
+            self.loss("float32 arithmetic is written as double (PMML 4.4 cannot say it; jpmml_extensions=True writes x-mathContext)", "MLP")
+        self._mlp_document(list(est.features), layers, float32=float32 and self.extensions)
 
-    def _mlp_document(self, features: list[str], layers: Any) -> None:
-        """NeuralNetwork over ``features`` with dense ``layers`` (weights (n_in, n_out), biases, activation)."""
+    def _mlp_document(self, features: list[str], layers: Any, *, float32: bool = False) -> None:
+        """NeuralNetwork over ``features`` with dense ``layers`` (weights (n_in, n_out), biases, activation);
+        ``float32``: JPMML's ``x-mathContext="float"`` (float32 arithmetic)."""
         t = self.model.target
         layers = _expand_leaky(list(layers))
         # the classification output: a binary single probability p becomes [1 - p, p]
@@ -466,6 +471,8 @@ class Writer:
         attrs: dict[str, Any] = {"functionName": t.task, "activationFunction": "identity"}
         if self.model.metadata.name:
             attrs["modelName"] = self.model.metadata.name
+        if float32:
+            attrs["x-mathContext"] = "float"
         x.open("NeuralNetwork", attrs)
         self.mining_schema()
         if t.task == "classification":
