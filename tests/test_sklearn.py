@@ -406,6 +406,7 @@ def test_mlp_classifier(activation: str) -> None:
         est.fit(Xtr, ytr)
     model = check_classifier(est, Xte)
     assert model.estimator.layers[-1].activation == "softmax"
+    assert model.estimator.compute_dtype == "float64"  # scikit-learn's MLPs compute in float64
 
 
 def test_mlp_binary_and_regressor() -> None:
