@@ -304,15 +304,20 @@ def test_scikit_learn_fits_bit_for_bit() -> None:
 
 @pytest.mark.parametrize("name", ["mlp", "mlp_softmax", "mlp_float32", "mlp_softmax_float32"])
 def test_mlp_threads_and_chunks_agree(name: str) -> None:
-    """Large MLP batches split over threads give the same bits as one thread (block boundaries line up)."""
+    """Large MLP batches give the same bits whatever the thread counts (``threads=``, which MLPs
+    leave to BLAS, and BLAS's own) and however they are cut (block boundaries line up)."""
+    from threadpoolctl import threadpool_limits
+
     model = MODELS[name]()
     kernel = get_plan(model).estimator
-    n = kernel.rows_per_chunk * 3 + 5  # type: ignore[attr-defined]
+    n = kernel.block_rows * 3 + 5  # type: ignore[attr-defined]
     X = _data(n)
     before = X.copy()
     whole = outputs(model, X, threads=1)
     for threads in (2, 3, None):
         np.testing.assert_array_equal(outputs(model, X, threads=threads), whole)
+    with threadpool_limits(1):  # BLAS on one thread
+        np.testing.assert_array_equal(outputs(model, X), whole)
     block = kernel.block_rows  # type: ignore[attr-defined]
     np.testing.assert_array_equal(outputs(model, X[block : 2 * block]), whole[block : 2 * block])
     rows = np.concatenate([outputs(model, X[i : i + 1]) for i in range(0, n, 97)])
@@ -320,18 +325,20 @@ def test_mlp_threads_and_chunks_agree(name: str) -> None:
     np.testing.assert_array_equal(X, before)
 
 
-def test_mlp_blocks_keep_products_on_one_blas_thread() -> None:
-    """Block rows: the widest product stays under OpenBLAS's one-thread size, within [64, 1024] rows."""
-    from portamodel.evaluate._mlp import BLAS_ONE_THREAD_MACS, MIN_BLOCK_ROWS, MLPKernel
+def test_mlp_block_buffers_stay_in_cache() -> None:
+    """Block rows: a block's buffers (input and every layer, each with a ones column) fit in
+    BLOCK_BYTES, within [64, BLOCK_ROWS] rows; float32 blocks hold twice the rows."""
+    from portamodel.evaluate._mlp import BLOCK_BYTES, MIN_BLOCK_ROWS, MLPKernel
 
-    def kernel(*sizes: int) -> MLPKernel:
+    def kernel(*sizes: int, dtype: str = "float64") -> MLPKernel:
         layers = tuple(DenseLayer(weights=np.ones((a, b)), biases=np.zeros(b)) for a, b in itertools.pairwise(sizes))
-        return MLPKernel(MLP(features=tuple(f"x{i}" for i in range(sizes[0])), layers=layers))
+        return MLPKernel(MLP(features=tuple(f"x{i}" for i in range(sizes[0])), layers=layers, compute_dtype=dtype))
 
-    k = kernel(20, 64, 32, 1)
-    assert k.block_rows == 248 and k.block_rows * 64 * 32 < BLAS_ONE_THREAD_MACS
-    assert kernel(2, 3, 1).block_rows == BLOCK_ROWS
-    assert kernel(512, 512, 1).block_rows == MIN_BLOCK_ROWS
+    assert kernel(20, 64, 32, 1).block_rows == BLOCK_ROWS  # 120 columns: 1.9 MiB
+    k = kernel(100, 300, 200, 1)
+    assert k.block_rows * 8 * (101 + 301 + 201 + 2) <= BLOCK_BYTES < (k.block_rows + 8) * 8 * (101 + 301 + 201 + 2)
+    assert kernel(100, 300, 200, 1, dtype="float32").block_rows == 2 * k.block_rows
+    assert kernel(2048, 2048, 1).block_rows == MIN_BLOCK_ROWS
 
 
 @pytest.mark.parametrize("n", [1, 3, 5000])

@@ -2,15 +2,17 @@
 
 Small batches (one row, a few rows) run each layer as plain expressions: one BLAS call
 (``ndarray.dot``, which skips numpy's function dispatch, when :func:`~._transforms.dot_is_exact`;
-``@`` otherwise), the bias added out of place, the activation. Large batches run in blocks of
-:data:`BLOCK_ROWS` rows through per-call buffers that stay in cache: each product is written into
-its buffer (``out=``) and the bias and activation applied in place, the last layer straight into
-the result. Blocks are sized so that OpenBLAS computes each product on one thread
-(:data:`BLAS_ONE_THREAD_MACS`); a large batch is split into chunks of blocks scored on the plan's
-threads (``threads=``). The products are numpy's (``@`` for blocks, as scikit-learn computes them; ``dot``
-gives the same bits for one row). Rows in a block's remainder may round differently in the last
-bit than in one whole-batch product (BLAS edge kernels); tests/test_call_paths.py holds them to
-1e-13 of scikit-learn.
+``@`` otherwise), the bias added out of place, the activation; a single row gives scikit-learn's
+bits. Large batches run in blocks of up to :data:`BLOCK_ROWS` rows through per-call buffers that
+stay in cache: each layer is one product with its bias folded in (the layer's input buffer ends
+with a column of ones, its weights with a row of biases; the product is written into the next
+buffer, which has its own ones column, with ``out=``) and the activation in place, so no pass
+adds biases. portamodel starts no threads for MLPs (``threads=`` applies to tree ensembles):
+OpenBLAS splits each block's products over its own threads (``OPENBLAS_NUM_THREADS`` or
+threadpoolctl limit them). Block boundaries fall at the same rows for every call, and neither
+they nor the BLAS thread count change a row's bits; rows may differ in the last bits from
+scikit-learn's whole-batch ``X @ W + b`` (the bias is summed inside the product), and
+tests/test_call_paths.py holds them to 1e-13 of it.
 
 A ``compute_dtype="float32"`` network (see :mod:`portamodel.ir.mlp`) runs the same structure in
 float32: weights, biases and the ``leaky_relu`` slope are cast to float32 once here, each call
@@ -18,7 +20,7 @@ rounds the features to float32 (the small path with one ``astype``, the blocked 
 block buffer), every product, bias and activation stays float32 (the block buffers are float32, and
 the activations are numpy ufuncs and Python-scalar arithmetic, which keep float32), and the outputs
 are widened to float64 at the end (the last layer of a block goes through a float32 buffer into
-the float64 result). The float64 path is untouched by this.
+the float64 result).
 
 >>> from portamodel.ir import MLP, DenseLayer
 >>> f = compile_mlp(MLP(features=("a",), layers=(DenseLayer(weights=[[1.0, -1.0]], biases=[0.0, 0.0], activation="relu"),)))
@@ -41,25 +43,20 @@ __all__ = ["BLOCK_ROWS", "MLPKernel", "compile_mlp"]
 
 F64 = NDArray[np.float64]
 
-#: Most rows per block of a large batch (the hidden activations of a block stay in cache).
-BLOCK_ROWS = 1024
+#: Most rows per block of a large batch: big enough that OpenBLAS splits each product over its
+#: threads, small enough that a block's activations stay in cache (1,024-4,096 measured alike for
+#: 20-64-32-1 on 2 cores; 256 was 1.5-2x slower, products below OpenBLAS's threading threshold).
+BLOCK_ROWS = 2048
 #: Fewest rows per block, however wide the layers.
 MIN_BLOCK_ROWS = 64
-#: Multiply-adds of one product below which OpenBLAS computes it on one thread (its interface
-#: splits a GEMM across threads only from ``m * n * k >= 2 * 65536 * 4``). Blocks stay under it
-#: where they can: our own threads then share the blocks, and no BLAS worker spins between calls,
-#: which on a busy machine costs more than the product.
-BLAS_ONE_THREAD_MACS = 2 * 65536 * 4
-#: Blocks per chunk handed to a thread.
-BLOCKS_PER_CHUNK = 2
+#: Bytes of a block's layer buffers (input and every layer's output, with their ones columns).
+BLOCK_BYTES = 1 << 21
+#: Activations that act on a whole row (all others act on each value alone).
+_ROW_WISE = frozenset(("softmax", "simplemax"))
 
 
 class MLPKernel:
-    """The forward pass as a function of the feature matrix ``(n, n_features)`` -> ``(n, n_outputs)``.
-
-    ``rows_per_chunk`` and ``work_per_row`` tell the plan how to split a large batch over threads
-    (see :meth:`~._plan.Plan.outputs`).
-    """
+    """The forward pass as a function of the feature matrix ``(n, n_features)`` -> ``(n, n_outputs)``."""
 
     def __init__(self, est: MLP) -> None:
         self.float32 = est.compute_dtype == "float32"
@@ -76,12 +73,16 @@ class MLPKernel:
         self.small_layers = [(w, b, act, dot_is_exact(w)) for w, b, act in layers]
         self.widest = max(int(w.shape[1]) for w, _, _ in layers)
         self.n_outputs = est.n_outputs
-        macs = [int(w.shape[0] * w.shape[1]) for w, _, _ in layers]
-        rows = (BLAS_ONE_THREAD_MACS - 1) // max(macs) // 8 * 8
-        self.block_rows = max(MIN_BLOCK_ROWS, min(BLOCK_ROWS, rows))
-        self.rows_per_chunk = self.block_rows * BLOCKS_PER_CHUNK
-        self.work_per_row = max(1, sum(macs) // 32)  # comparable to one tree per row
         self.run = silenced(self._run)
+        # blocks fold each bias into its product: the layer input gets a column of ones and the
+        # weights a last row holding the biases
+        dt = np.float32 if self.float32 else np.float64
+        self.block_layers = [
+            (np.vstack((w, b[None, :])).astype(dt), act, layer.activation in _ROW_WISE) for (w, b, act), layer in zip(layers, est.layers)
+        ]
+        width = len(est.features) + 1 + sum(int(w.shape[1]) + 1 for w, _, _ in layers)
+        rows = BLOCK_BYTES // (np.dtype(dt).itemsize * width) // 8 * 8
+        self.block_rows = max(MIN_BLOCK_ROWS, min(BLOCK_ROWS, rows))
 
     def __call__(self, X: F64) -> F64:
         return self.run(X)
@@ -91,8 +92,6 @@ class MLPKernel:
             if self.float32:
                 return self._small(X.astype(np.float32)).astype(np.float64)
             return self._small(X)
-        if self.float32:
-            return self._blocked32(X)
         return self._blocked(X)
 
     def _small(self, X: F64) -> F64:
@@ -102,46 +101,47 @@ class MLPKernel:
         return h
 
     def _blocked(self, X: F64) -> F64:
-        n = X.shape[0]
-        rows = self.block_rows
+        """Blocks of :attr:`block_rows` rows, each layer one product with its bias folded in (into
+        a buffer whose last column is ones, ready for the next layer) and its activation in place;
+        in float32 for a float32 network. The same sums as product + bias within BLAS's rounding
+        (tests hold them to 1e-13 of scikit-learn)."""
+        n, k = X.shape
+        rows = min(n, self.block_rows)
+        dt = np.float32 if self.float32 else np.float64
         out = np.empty((n, self.n_outputs))
-        *hidden, (w_last, b_last, act_last) = self.layers
-        buffers = [np.empty((min(n, rows), w.shape[1])) for w, _, _ in hidden]
-        for lo in range(0, n, rows):
-            hi = min(lo + rows, n)
-            h = X[lo:hi]
-            for (w, b, act), buf in zip(hidden, buffers):
-                z = buf[: hi - lo]
-                np.matmul(h, w, out=z)
-                z += b
-                h = act(z)
-            z = out[lo:hi]
-            np.matmul(h, w_last, out=z)
-            z += b_last
-            a = act_last(z)
-            if a is not z:
-                z[...] = a
-        return out
-
-    def _blocked32(self, X: F64) -> F64:
-        """:meth:`_blocked` in float32: block rows rounded into a float32 buffer, float32 layer
-        buffers, the last layer's float32 result widened into the float64 output."""
-        n = X.shape[0]
-        rows = self.block_rows
-        out = np.empty((n, self.n_outputs))
-        m = min(n, rows)
-        x_buf = np.empty((m, X.shape[1]), dtype=np.float32)
-        buffers = [np.empty((m, w.shape[1]), dtype=np.float32) for w, _, _ in self.layers]
+        x_buf = np.empty((rows, k + 1), dtype=dt)
+        x_buf[:, k] = 1.0
+        bufs = []
+        for w, _, _ in self.block_layers:
+            buf = np.empty((rows, w.shape[1] + 1), dtype=dt)
+            buf[:, -1] = 1.0
+            bufs.append(buf)
+        last = len(bufs) - 1
         for lo in range(0, n, rows):
             hi = min(lo + rows, n)
             h = x_buf[: hi - lo]
-            h[...] = X[lo:hi]  # rounds to nearest, as astype(np.float32)
-            for (w, b, act), buf in zip(self.layers, buffers):
+            h[:, :k] = X[lo:hi]  # rounds to nearest in float32, as astype(np.float32)
+            for i, ((w, act, row_wise), buf) in enumerate(zip(self.block_layers, bufs)):
                 z = buf[: hi - lo]
-                np.matmul(h, w, out=z)
-                z += b
-                h = act(z)
-            out[lo:hi] = h
+                width = w.shape[1]
+                if i == last and not self.float32:
+                    z = out[lo:hi]
+                    np.matmul(h, w, out=z)
+                    a = act(z)
+                    if a is not z:
+                        z[...] = a
+                    break
+                np.matmul(h, w, out=z[:, :width])
+                if row_wise:
+                    z[:, :width] = act(z[:, :width])
+                else:  # in place over the whole buffer, then the ones again
+                    a = act(z)
+                    if a is not z:
+                        z[...] = a
+                    z[:, width] = 1.0
+                h = z
+            if self.float32:
+                out[lo:hi] = h[:, : self.n_outputs]
         return out
 
 

@@ -68,10 +68,7 @@ class Plan:
         if isinstance(est, LinearModel):
             self.estimator = compile_linear(est)
         elif isinstance(est, MLP):
-            kernel = compile_mlp(est)
-            self.estimator = kernel
-            self.rows_per_chunk = kernel.rows_per_chunk
-            self.work_per_row = kernel.work_per_row
+            self.estimator = compile_mlp(est)  # blocks a batch itself; BLAS brings the threads
         elif isinstance(est, TreeEnsemble):
             if PerfectForest.supports(est):
                 self.estimator = PerfectForest(est)
@@ -170,8 +167,6 @@ class Plan:
             return self.estimator(feats)
         if threads is None:
             threads = default_threads(n, self.work_per_row)
-        if threads == 1 and not self.n_trees:  # an MLP blocks a batch itself
-            return self.estimator(feats)
         return run_chunks(self.estimator, feats, rows_per_chunk=self.rows_per_chunk, threads=threads)
 
     def predict(self, X: Any, threads: int | None = None) -> NDArray[Any]:
