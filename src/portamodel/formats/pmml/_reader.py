@@ -368,6 +368,8 @@ class _RawDoc:
             return
         try:
             job.tree = convert_tags(job.tags, None, job.snapshot, job.snapshot)  # type: ignore[arg-type]
+            if job.tree is not None:
+                job.tags = None  # done: its scratch arrays (a padded copy of the region) can go
         except _NeedCaller:
             job.tree = None
         except PortamodelError as exc:
@@ -403,6 +405,7 @@ class _RawDoc:
             else:
                 tree = info._elem_tree(job.tm, info.region_element(job.tm, job.k), job.collector)
             job.payload[0] = tree
+            job.tags = job.tree = None
 
 
 def _thread_count(threads: int | None, jobs: int) -> int:
