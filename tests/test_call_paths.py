@@ -385,3 +385,34 @@ def test_logistic_of_one_value_has_the_bits_of_the_array_formula() -> None:
         got_negated = np.array([negated(np.array([[-v]]))[0, 0] for v in values])
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(got_negated, want)
+
+
+@pytest.mark.parametrize("name", ["mlp", "mlp_float32", "mlp_softmax_float32"])
+def test_mlp_block_buffers_are_reused_per_thread(name: str) -> None:
+    """The block buffers are kept between calls (one set per thread): repeated calls, calls of
+    other sizes in between and calls from other threads at the same time give the same bits."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = MODELS[name]()
+    kernel = get_plan(model).estimator
+    n = kernel.block_rows * 2 + 7  # type: ignore[attr-defined]
+    X, Y = _data(n), _data(n)[::-1].copy() * 3.0
+    want_x, want_y = outputs(model, X), outputs(model, Y)
+    buffers = kernel._local.buffers  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(outputs(model, Y[:100]), want_y[:100])
+    np.testing.assert_array_equal(outputs(model, X), want_x)
+    assert kernel._local.buffers is buffers  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: outputs(model, X if i % 2 else Y), range(16)))
+    for i, got in enumerate(results):
+        np.testing.assert_array_equal(got, want_x if i % 2 else want_y)
+
+
+def test_float32_network_takes_float32_arrays_as_they_are() -> None:
+    """A float32 network rounds its inputs to float32 anyway: a float32 array goes straight in and
+    scores as the same values in float64 do."""
+    model = MODELS["mlp_float32"]()
+    X32 = _data(5000).astype(np.float32)
+    assert get_plan(model).feature_matrix(X32) is X32
+    np.testing.assert_array_equal(outputs(model, X32), outputs(model, X32.astype(np.float64)))
+    assert get_plan(MODELS["mlp"]()).feature_matrix(X32) is not X32  # a float64 network widens them

@@ -17,9 +17,9 @@ Semantics worth knowing:
 - ``predict_proba`` on a regression model raises :class:`~portamodel.errors.InputError`.
 - Bad input raises :class:`~portamodel.errors.InputError` naming the column, row and value.
 - ``threads=`` (``predict``, ``predict_proba``, ``outputs``): threads scoring row chunks of a tree
-  ensemble or an MLP; None (default) uses one thread for small batches and ``min(4, cpu count)``
-  for large ones. A linear model is one BLAS call (the BLAS library's own threads); an MLP's
-  blocks are sized so that each product runs on one BLAS thread.
+  ensemble; None (default) uses one thread for small batches and ``min(4, cpu count)`` for large
+  ones. Linear models and MLPs are BLAS products: the BLAS library's own threads split the large
+  ones (``OPENBLAS_NUM_THREADS`` or threadpoolctl set how many), whatever ``threads`` says.
 
 >>> from portamodel.ir import Field, LinearModel, Model, Target
 >>> model = Model(

@@ -64,11 +64,13 @@ class Plan:
                 raise IRValidationError(f"feature {name!r} is not numeric", location="Model.estimator")
         self.estimator: Callable[[F64], F64]
         self.n_trees = 0  # 0: not a tree ensemble
+        self.takes_float32 = False  # the estimator takes a float32 feature matrix as it is
         self.work_per_row = 0  # 0: one call for any batch (no chunks, no threads)
         if isinstance(est, LinearModel):
             self.estimator = compile_linear(est)
         elif isinstance(est, MLP):
             self.estimator = compile_mlp(est)  # blocks a batch itself; BLAS brings the threads
+            self.takes_float32 = est.compute_dtype == "float32"
         elif isinstance(est, TreeEnsemble):
             if PerfectForest.supports(est):
                 self.estimator = PerfectForest(est)
@@ -124,6 +126,8 @@ class Plan:
             return X
         if X.dtype.kind not in "fiub":
             return None
+        if X.dtype == np.float32 and self.takes_float32 and self.fast_columns is None and X.flags.c_contiguous:
+            return X  # a float32 network rounds to float32 anyway (float32 values are rounded already)
         original = X
         if self.fast_columns is not None:
             X = X[:, self.fast_columns]  # a copy
