@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._timing import fresh_process_loads, median_time, side_by_side
+from ._timing import fresh_process_loads, fresh_process_scoring, median_time, side_by_side
 
 WORK = Path(__file__).resolve().parent / "_work"
 SECTIONS = ("rf", "gb", "linear", "mlp", "pmml", "json")
@@ -69,16 +69,11 @@ def _skip(figure: str, why: str) -> Row:
 # -- peers ------------------------------------------------------------------------------------------
 
 
-def _ort_sessions(est: Any, n_features: int, dtype: Any = np.float32) -> Callable[[int], Callable[[np.ndarray], Any]] | str:
-    """A factory of onnxruntime runners (``threads``: 1, or 0 for onnxruntime's default) for an
-    skl2onnx export of ``est`` (``dtype`` input: skl2onnx's default float32 graph, or float64), or why
-    there is none.
-
-    Sessions are made when needed and dropped right after their figures: an idle default-threads
-    session's pool keeps spinning and would slow everything else measured in this process.
-    """
+def _onnx_bytes(est: Any, n_features: int, dtype: Any = np.float32) -> bytes | str:
+    """skl2onnx's export of ``est`` (``dtype`` input: its default float32 graph, or float64), or why
+    there is none."""
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  (the peer)
         from skl2onnx import to_onnx
     except ImportError as exc:
         return f"{exc.name} not installed"
@@ -86,18 +81,59 @@ def _ort_sessions(est: Any, n_features: int, dtype: Any = np.float32) -> Callabl
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         onx = to_onnx(est, np.zeros((1, n_features), dtype=dtype), options=options, target_opset={"": 17, "ai.onnx.ml": 3})
-    data = onx.SerializeToString()
+    return onx.SerializeToString()  # type: ignore[no-any-return]
 
-    def session(threads: int) -> Callable[[np.ndarray], Any]:
-        so = ort.SessionOptions()
-        if threads:
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-        sess = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
-        name = sess.get_inputs()[0].name
-        return lambda X: sess.run(None, {name: X})
 
-    return session
+def _ort_session(data: bytes, threads: int) -> Callable[[np.ndarray], Any]:
+    """An onnxruntime runner with ``threads`` intra-op threads (0: onnxruntime's default).
+
+    Sessions are made when needed and dropped right after their figures: an idle default-threads
+    session's pool keeps spinning and would slow everything else measured in this process.
+    """
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    if threads:
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return lambda X: sess.run(None, {name: X})
+
+
+def _fresh_rows(
+    label: str,
+    model: Any,
+    onnx_data: bytes,
+    batches: list[tuple[int, np.ndarray]],
+    cfg: Config,
+    *,
+    method: str,
+    peer_dtype: Any,
+    what: str,
+    need: float | None,
+) -> list[Row]:
+    """Batches with default threads on both sides, each sample in a fresh process (see
+    :func:`fresh_process_scoring`): ``model`` (saved as portamodel JSON) against onnxruntime on ``onnx_data``."""
+    from portamodel.formats import json as pjson
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    tag = "".join(c if c.isalnum() else "_" for c in f"{label}_{what}")
+    model_path, onnx_path = WORK / f"{tag}.json", WORK / f"{tag}.onnx"
+    model_path.write_bytes(pjson.write(model))
+    onnx_path.write_bytes(onnx_data)
+    rows = []
+    for n, Xn in batches:
+        ours_data, peer_data = WORK / f"{tag}_{n}.npy", WORK / f"{tag}_{n}_peer.npy"
+        np.save(ours_data, Xn)
+        np.save(peer_data, Xn.astype(peer_dtype))
+        a, b = fresh_process_scoring(
+            ["portamodel", str(model_path), str(ours_data), method, "0"],
+            ["onnxruntime", str(onnx_path), str(peer_data), "", "0"],
+            cfg.repeat,
+        )
+        rows.append(Row(f"{label}: {n:,} rows, default threads vs onnxruntime default{what}", _fmt_s(a), _fmt_s(b), b / a, need))
+    return rows
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
@@ -118,19 +154,19 @@ def _scoring_rows(label: str, model: Any, est: Any, X: np.ndarray, cfg: Config, 
     rows: list[Row] = []
     ours_fn = model.predict_proba if proba else model.predict
     sk_fn = est.predict_proba if proba else est.predict
-    make_session = _ort_sessions(est, X.shape[1])
+    onnx32 = _onnx_bytes(est, X.shape[1])
     one = X[:1].copy()
     one32 = one.astype(np.float32)
     if "sk1" in targets:
         with _one_blas_thread():
             a, b = side_by_side(lambda: ours_fn(one, threads=1), lambda: sk_fn(one), cfg.repeat)
         rows.append(Row(f"{label}: 1 row vs scikit-learn", _fmt_s(a), _fmt_s(b), b / a, targets["sk1"]))
-    if isinstance(make_session, str):
-        rows.append(_skip(f"{label}: vs onnxruntime", make_session))
+    if isinstance(onnx32, str):
+        rows.append(_skip(f"{label}: vs onnxruntime", onnx32))
         return rows
     batches = [(n, np.ascontiguousarray(np.resize(X, (n, X.shape[1])))) for n in cfg.rows]
     if "ort1_1" in targets or "ort1" in targets:
-        ort1 = make_session(1)
+        ort1 = _ort_session(onnx32, 1)
         if "ort1_1" in targets:
             with _one_blas_thread():
                 a, b = side_by_side(lambda: ours_fn(one, threads=1), lambda: ort1(one32), cfg.repeat)
@@ -141,24 +177,17 @@ def _scoring_rows(label: str, model: Any, est: Any, X: np.ndarray, cfg: Config, 
                 a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn, threads=1), lambda Xn32=Xn32: ort1(Xn32), cfg.repeat)
             rows.append(Row(f"{label}: {n:,} rows, 1 thread vs onnxruntime 1 thread", _fmt_s(a), _fmt_s(b), b / a, targets["ort1"]))
         del ort1
+    method = "predict_proba" if proba else "predict"
     if "ortd" in targets:
-        ortd = make_session(0)
-        for n, Xn in batches:
-            Xn32 = Xn.astype(np.float32)
-            a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn), lambda Xn32=Xn32: ortd(Xn32), cfg.repeat)
-            rows.append(Row(f"{label}: {n:,} rows, default threads vs onnxruntime default", _fmt_s(a), _fmt_s(b), b / a, targets["ortd"]))
-        del ortd
+        rows += _fresh_rows(label, model, onnx32, batches, cfg, method=method, peer_dtype=np.float32, what="", need=targets["ortd"])
     if "ortd64" in targets:  # the same arithmetic on both sides: skl2onnx's float64 graph
-        make64 = _ort_sessions(est, X.shape[1], np.float64)
-        if isinstance(make64, str):
-            rows.append(_skip(f"{label}: vs onnxruntime float64", make64))
+        onnx64 = _onnx_bytes(est, X.shape[1], np.float64)
+        if isinstance(onnx64, str):
+            rows.append(_skip(f"{label}: vs onnxruntime float64", onnx64))
         else:
-            ortd = make64(0)
-            for n, Xn in batches:
-                a, b = side_by_side(lambda Xn=Xn: ours_fn(Xn), lambda Xn=Xn: ortd(Xn), cfg.repeat)
-                figure = f"{label}: {n:,} rows, default threads vs onnxruntime default, float64 graph"
-                rows.append(Row(figure, _fmt_s(a), _fmt_s(b), b / a, targets["ortd64"]))
-            del ortd
+            rows += _fresh_rows(
+                label, model, onnx64, batches, cfg, method=method, peer_dtype=np.float64, what=", float64 graph", need=targets["ortd64"]
+            )
     gc.collect()
     return rows
 
@@ -242,7 +271,36 @@ def bench_mlp(cfg: Config) -> list[Row]:
     model = portamodel.from_sklearn(mlp)
     _check_same(model, mlp, X, proba=False)
     cfg10 = Config(**{**cfg.__dict__, "rows": cfg.rows[:1]})
-    return _scoring_rows("MLP 20-64-32-1", model, mlp, X, cfg10, proba=False, targets={"sk1": 10.0, "ortd": 1.0, "ortd64": 1.0})
+    label = "MLP 20-64-32-1"
+    # float64 (scikit-learn's arithmetic) against onnxruntime running skl2onnx's float64 graph: the
+    # same arithmetic on both sides; against its default float32 graph for information only
+    rows = _scoring_rows(label, model, mlp, X, cfg10, proba=False, targets={"sk1": 10.0, "ortd": 0, "ortd64": 1.0})
+    for r in rows:
+        if r.need == 0:
+            r.need = None
+            r.note = "float64 here, float32 there: information"
+    return rows + _float32_graph_rows(label, mlp, X, cfg10)
+
+
+def _float32_graph_rows(label: str, est: Any, X: np.ndarray, cfg: Config) -> list[Row]:
+    """skl2onnx's default float32 graph scored by portamodel (read from the ONNX: an MLP that
+    computes in float32, as the graph says) and by onnxruntime, in fresh processes."""
+    data = _onnx_bytes(est, X.shape[1])
+    if isinstance(data, str):
+        return [_skip(f"{label} float32 graph", data)]
+    from portamodel.formats import onnx as ponnx
+
+    model = ponnx.read(data)
+    dtype = getattr(model.estimator, "compute_dtype", "float64")
+    batches = [(n, np.ascontiguousarray(np.resize(X, (n, X.shape[1])), dtype=np.float32)) for n in cfg.rows]
+    peer = _ort_session(data, 0)
+    for _, Xn in batches:
+        theirs = peer(Xn)[0].reshape(-1)
+        if not np.allclose(model.predict(Xn), theirs, rtol=1e-4, atol=1e-4 * float(np.abs(theirs).max())):
+            raise AssertionError("portamodel and onnxruntime disagree on the float32 graph")
+    del peer
+    what = f", both on skl2onnx's float32 graph (ours computes in {dtype})"
+    return _fresh_rows(label, model, data, batches, cfg, method="predict", peer_dtype=np.float32, what=what, need=1.0)
 
 
 def _big_forest(cfg: Config) -> tuple[Path, Any]:

@@ -93,3 +93,52 @@ def fresh_process_loads(path: Path, repeat: int) -> tuple[float, float, dict[str
         ours[0],
         lxml[0],
     )
+
+
+_SCORE_SCRIPT = r"""
+import json, statistics, sys, time
+import numpy as np
+kind, model_path, data_path, method, threads, budget = sys.argv[1:7]
+X = np.load(data_path)
+if kind == "portamodel":
+    import portamodel
+    fn = getattr(portamodel.load(model_path), method)
+    call = lambda: fn(X)
+else:
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    if threads != "0":
+        so.intra_op_num_threads, so.inter_op_num_threads = int(threads), 1
+    sess = ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    call = lambda: sess.run(None, {name: X})
+call()
+call()
+times = []
+start = time.perf_counter()
+while len(times) < 5 or time.perf_counter() - start < float(budget):
+    t = time.perf_counter()
+    call()
+    times.append(time.perf_counter() - t)
+print(json.dumps({"median": statistics.median(times)}))
+"""
+
+
+def _score_in_fresh_process(args: list[str], budget: float) -> float:
+    out = subprocess.run([sys.executable, "-c", _SCORE_SCRIPT, *args, str(budget)], capture_output=True, text=True, check=True)
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["median"])
+
+
+def fresh_process_scoring(ours: list[str], peer: list[str], repeat: int, budget: float = 0.3) -> tuple[float, float]:
+    """Median seconds per call of two scorers, each sample in its own fresh interpreter, alternating.
+
+    ``ours`` and ``peer`` are ``[kind, model path, data .npy path, method, threads]`` for the
+    script above (kind ``portamodel`` or ``onnxruntime``; threads 0 is onnxruntime's default).
+    Multi-threaded libraries measured in one process disturb each other: onnxruntime's pool and
+    OpenBLAS's workers keep spinning after a call and take the cores the other side needs next.
+    """
+    a, b = [], []
+    for _ in range(repeat):
+        a.append(_score_in_fresh_process(ours, budget))
+        b.append(_score_in_fresh_process(peer, budget))
+    return statistics.median(a), statistics.median(b)
