@@ -70,7 +70,6 @@ class MLPKernel:
                 ]
         else:
             layers = [(layer.weights, layer.biases, _activation(layer.activation, layer.alpha)) for layer in est.layers]
-        self.layers = layers
         self.small_layers = [(w, b, act, dot_is_exact(w)) for w, b, act in layers]
         self.widest = max(int(w.shape[1]) for w, _, _ in layers)
         self.n_outputs = est.n_outputs

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.typing import NDArray
 
+from .._threads import usable_cpus
 from ..errors import InputError
 
 __all__ = ["check_threads", "default_threads", "run_chunks"]
@@ -47,15 +48,7 @@ def default_threads(n_rows: int, work_per_row: int) -> int:
     """One thread for small batches, ``min(4, cpu count)`` when ``n_rows * work_per_row`` is large."""
     if n_rows * max(1, work_per_row) < PARALLEL_MIN_PAIRS:
         return 1
-    return max(1, min(4, _cores()))
-
-
-def _cores() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
+    return max(1, min(4, usable_cpus()))
 
 
 _pools_pid = os.getpid()
