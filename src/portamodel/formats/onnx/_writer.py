@@ -118,21 +118,16 @@ def _mlp(b: GraphBuilder, est: MLP, x: str) -> str:
     """MatMul + Add + activation per layer, in double; a ``compute_dtype="float32"`` network casts
     its features to float, holds float32 weights and biases (the IR's rounded to nearest, which the
     evaluator uses too), computes in float ops and casts its outputs back to double."""
-    if est.compute_dtype != "float32":
-        h = x
-        for j, layer in enumerate(est.layers):
-            h = b.op("MatMul", [h, b.const(layer.weights, f"weights{j}")])
-            h = b.op("Add", [h, b.const(layer.biases, f"biases{j}")], f"layer{j}")
-            h = activation(b, layer.activation, h, layer.alpha)
-        return h
     tp = b.onnx.TensorProto
-    h = b.op("Cast", [x], "features_float32", to=tp.FLOAT)
+    f32 = est.compute_dtype == "float32"
+    dtype = np.float32 if f32 else np.float64
+    h = b.op("Cast", [x], "features_float32", to=tp.FLOAT) if f32 else x
     with np.errstate(over="ignore"):  # weights beyond float32's range are +-inf in float32, in the evaluator too
         for j, layer in enumerate(est.layers):
-            h = b.op("MatMul", [h, b.const(layer.weights.astype(np.float32), f"weights{j}")])
-            h = b.op("Add", [h, b.const(layer.biases.astype(np.float32), f"biases{j}")], f"layer{j}")
-            h = activation(b, layer.activation, h, layer.alpha, dtype=np.float32)
-    return b.op("Cast", [h], "outputs", to=tp.DOUBLE)  # type: ignore[no-any-return]
+            h = b.op("MatMul", [h, b.const(layer.weights.astype(dtype), f"weights{j}")])
+            h = b.op("Add", [h, b.const(layer.biases.astype(dtype), f"biases{j}")], f"layer{j}")
+            h = activation(b, layer.activation, h, layer.alpha, dtype=dtype)
+    return b.op("Cast", [h], "outputs", to=tp.DOUBLE) if f32 else h  # type: ignore[no-any-return]
 
 
 def _head(b: GraphBuilder, model: Model, out: str, on_loss: OnLoss) -> list[Any]:
