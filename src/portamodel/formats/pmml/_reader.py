@@ -92,7 +92,7 @@ class _DocInfo:
             self.raw.jobs.append(_Job(k, tm, collector, self._snapshot(tm, collector), payload))
             return payload
         if self.raw is not None:
-            self.raw.convert(self, None)  # the regions before this tree first: document order
+            self.raw.convert(self)  # the regions before this tree first: document order
         return [self._elem_tree(tm, nodes[0], collector)]
 
     def _elem_tree(self, tm: Any, node: Any, collector: TreeCollector) -> RawTree:
@@ -368,16 +368,15 @@ class _RawDoc:
             return
         try:
             job.tree = convert_tags(job.tags, None, job.snapshot, job.snapshot)  # type: ignore[arg-type]
-            if job.tree is not None:
-                job.tags = None  # done: its scratch arrays (a padded copy of the region) can go
+            job.tags = None  # converted or declined: its scratch arrays (a padded copy of the region) can go
         except _NeedCaller:
-            job.tree = None
+            job.tree = None  # the calling thread converts it from these tags
         except PortamodelError as exc:
             job.tree = exc
         except (IndexError, ValueError, TypeError, KeyError):  # unusual input: lxml and the general path decide
             job.tags = None
 
-    def convert(self, info: _DocInfo, threads: int | None) -> None:
+    def convert(self, info: _DocInfo) -> None:
         """Convert the regions met since the last call into their TreeModels' payloads, in parallel
         where possible.
 
@@ -387,7 +386,7 @@ class _RawDoc:
         """
         jobs = self.jobs[self.done :]
         self.done = len(self.jobs)
-        run_all(self._run, jobs, _thread_count(threads, len(jobs)))
+        run_all(self._run, jobs, _thread_count(len(jobs)))
         for job in jobs:
             tree = job.tree
             if isinstance(tree, BaseException):
@@ -408,12 +407,10 @@ class _RawDoc:
             job.tags = job.tree = None
 
 
-def _thread_count(threads: int | None, jobs: int) -> int:
+def _thread_count(jobs: int) -> int:
     if jobs < PARALLEL_MIN_REGIONS:
         return 1
-    if threads is None:
-        threads = THREADS
-    return min(4, usable_cpus()) if threads is None else max(1, threads)
+    return min(4, usable_cpus()) if THREADS is None else max(1, THREADS)
 
 
 def _scan(buf: Any) -> Tags | None:
@@ -476,7 +473,7 @@ def _read_cut(cut: Split, info: _DocInfo) -> Model | None:
         root = parse(cut.skeleton, limits=lim, on_tree=info.on_tree)
         if not all(info.raw.used):
             return None  # a region did not end up as a TreeModel's root Node
-        info.raw.convert(info, None)
+        info.raw.convert(info)
         model = _convert(root, info)
     except (_Fallback, PortamodelError, RecursionError):
         return None  # the ordinary path reads it (and reports errors with their original lines)
