@@ -297,8 +297,28 @@ def test_jpmml_computes_written_float32_networks_in_float32(jpmml: Any) -> None:
         m = dataclasses.replace(drawn, estimator=dataclasses.replace(drawn.estimator, compute_dtype="float32"))
         data = pmml.write(m, on_loss="raise", jpmml_extensions=True)
         # JPMML adds each neuron's terms one by one in float (numpy's float32 products do not), and
-        # computes the leaky ReLU's two ReLUs and [1 - p, p] in float: float32 rounding apart
-        _agree(jpmml, m, data, sample_inputs(m, 40, seed=i), f"f32net{i}", rtol=1e-5, atol=1e-6)
+        # computes the leaky ReLU's two ReLUs and [1 - p, p] in float: float32 rounding apart, in
+        # units of the largest sum the network forms (a small output may come from large terms)
+        X = sample_inputs(m, 40, seed=i)
+        _agree(jpmml, m, data, X, f"f32net{i}", rtol=1e-5, atol=1e-6 * _largest_sum(m, X))
+
+
+def _largest_sum(model: Model, X: dict[str, np.ndarray]) -> float:
+    """The largest ``sum(|h_j w_jk|) + |b_k|`` of any neuron on ``X`` (at least 1), in float64."""
+    from portamodel.evaluate import get_plan
+    from portamodel.evaluate._transforms import apply_activation
+
+    env, _ = get_plan(model).columns(X)
+    est = model.estimator
+    assert isinstance(est, MLP)
+    h = np.column_stack([env[name] for name in est.features]).astype(np.float64)
+    largest = 1.0
+    for layer in est.layers:
+        sums = np.abs(h) @ np.abs(layer.weights) + np.abs(layer.biases)
+        largest = max(largest, float(np.nanmax(sums, initial=0.0)))
+        with np.errstate(all="ignore"):
+            h = apply_activation(layer.activation, h @ layer.weights + layer.biases, layer.alpha)
+    return largest
 
 
 def _cancelling_network(dtype: str) -> Model:

@@ -10,9 +10,10 @@ buffer, which has its own ones column, with ``out=``) and the activation in plac
 adds biases. portamodel starts no threads for MLPs (``threads=`` applies to tree ensembles):
 OpenBLAS splits each block's products over its own threads (``OPENBLAS_NUM_THREADS`` or
 threadpoolctl limit them). Block boundaries fall at the same rows for every call, and neither
-they nor the BLAS thread count change a row's bits; rows may differ in the last bits from
-scikit-learn's whole-batch ``X @ W + b`` (the bias is summed inside the product), and
-tests/test_call_paths.py holds them to 1e-13 of it.
+they nor the BLAS thread count change a row's bits; a batch of another size may change its last
+bit (BLAS picks kernels by shape: a one-column product sums its remainder rows differently).
+Rows may differ in the last bits from scikit-learn's whole-batch ``X @ W + b`` (the bias is
+summed inside the product), and tests/test_call_paths.py holds them to 1e-13 of it.
 
 A ``compute_dtype="float32"`` network (see :mod:`portamodel.ir.mlp`) runs the same structure in
 float32: weights, biases and the ``leaky_relu`` slope are cast to float32 once here, each call

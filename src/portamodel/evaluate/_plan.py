@@ -29,7 +29,7 @@ from ..errors import InputError, IRValidationError
 from ..ir import MLP, LinearModel, Model, TreeEnsemble
 from ._forest import PerfectForest, PointerForest
 from ._inputs import coerce_inputs
-from ._linear import compile_linear
+from ._linear import compile_linear, compile_logistic_row
 from ._mlp import compile_mlp
 from ._parallel import default_threads, run_chunks
 from ._steps import Env, StepFn, compile_step
@@ -66,8 +66,10 @@ class Plan:
         self.n_trees = 0  # 0: not a tree ensemble
         self.takes_float32 = False  # the estimator takes a float32 feature matrix as it is
         self.work_per_row = 0  # 0: one call for any batch (no chunks, no threads)
+        self.row_probability: Callable[[F64], float] | None = None  # one direct row -> its probability
         if isinstance(est, LinearModel):
             self.estimator = compile_linear(est)
+            self.row_probability = compile_logistic_row(est)
         elif isinstance(est, MLP):
             self.estimator = compile_mlp(est)  # blocks a batch itself; BLAS brings the threads
             self.takes_float32 = est.compute_dtype == "float32"
@@ -88,6 +90,9 @@ class Plan:
         self.classes = model.target.classes
         self._compile_fast_inputs(model)
         self._compile_labels()
+        if not (self.direct and self.binary):
+            self.row_probability = None
+        self.one_row_shape = (1, self.n_inputs)
 
     def _compile_fast_inputs(self, model: Model) -> None:
         """Decide whether a plain numeric 2-D array can skip the per-column coercion."""
@@ -173,8 +178,13 @@ class Plan:
             threads = default_threads(n, self.work_per_row)
         return run_chunks(self.estimator, feats, rows_per_chunk=self.rows_per_chunk, threads=threads)
 
+    def _one_direct_row(self, X: Any) -> bool:
+        return type(X) is np.ndarray and X.shape == self.one_row_shape and X.dtype is _F64 and X.flags.c_contiguous
+
     def predict(self, X: Any, threads: int | None = None) -> NDArray[Any]:
         """Regression values or class labels (see :func:`portamodel.evaluate.predict`)."""
+        if self.row_probability is not None and self._one_direct_row(X):
+            return self._binary_label(self.row_probability(X))
         out = self.outputs(X, threads)
         if self.task == "regression":
             return out.reshape(-1) if out.shape[1] == 1 and out.flags.c_contiguous else np.ascontiguousarray(out[:, 0])
@@ -184,6 +194,9 @@ class Plan:
         """Class probabilities (see :func:`portamodel.evaluate.predict_proba`)."""
         if self.task != "classification":
             raise InputError("predict_proba needs a classifier; this model is a regression (use predict)")
+        if self.row_probability is not None and self._one_direct_row(X):
+            p = self.row_probability(X)
+            return np.array([[1.0 - p, p]])
         out = self.outputs(X, threads)
         if not self.binary:
             return out
@@ -192,20 +205,23 @@ class Plan:
             return np.array([[1.0 - p, p]])
         return np.concatenate((1.0 - out, out), axis=1)
 
+    def _binary_label(self, p: float) -> NDArray[Any]:
+        """The label of one row whose positive-class probability is ``p`` (None when NaN)."""
+        if p != p:
+            return _one_none()
+        i = 1 if 1.0 - p < p else 0
+        return self.label_table[i : i + 1].copy()
+
     def labels(self, out: F64) -> NDArray[Any]:
         """Labels from classifier outputs: ``classes[argmax(probabilities)]``, None for NaN rows."""
         n = out.shape[0]
         if n == 1:  # Python scalars: the same comparisons as argmax (first maximum wins)
             if self.binary:
-                p = out.item()
-                if p != p:
-                    return _one_none()
-                i = 1 if 1.0 - p < p else 0
-            else:
-                row = out[0].tolist()
-                if any(v != v for v in row):
-                    return _one_none()
-                i = row.index(max(row))
+                return self._binary_label(out.item())
+            row = out[0].tolist()
+            if any(v != v for v in row):
+                return _one_none()
+            i = row.index(max(row))
             return self.label_table[i : i + 1].copy()
         if self.binary:
             col = out[:, 0]

@@ -12,6 +12,7 @@ number is ``inf``, the logistic of ``-inf`` is 0) and NaN propagates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 F64 = NDArray[np.float64]
+R = TypeVar("R")
 
 # W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 1969
 # (netlib specfun CALERF); about 18 significant digits before rounding.
@@ -280,7 +282,7 @@ def _quiet_context() -> tuple[Callable[[object], object], Callable[[object], Non
 _QUIET = _quiet_context()
 
 
-def silenced(fn: Callable[[F64], F64]) -> Callable[[F64], F64]:
+def silenced(fn: Callable[[F64], R]) -> Callable[[F64], R]:
     """``fn`` run under ``np.errstate(all="ignore")`` (overflow saturates, NaN propagates, nothing warns).
 
     >>> f = silenced(lambda x: x * 1e308)
@@ -289,14 +291,14 @@ def silenced(fn: Callable[[F64], F64]) -> Callable[[F64], F64]:
     """
     if _QUIET is None:  # numpy 1.x
 
-        def run_errstate(X: F64) -> F64:
+        def run_errstate(X: F64) -> R:
             with np.errstate(all="ignore"):
                 return fn(X)
 
         return run_errstate
     set_state, reset_state, quiet = _QUIET
 
-    def run(X: F64) -> F64:
+    def run(X: F64) -> R:
         token = set_state(quiet)
         try:
             return fn(X)

@@ -164,17 +164,24 @@ class Model(IRNode):
         """``"linear"``, ``"tree"`` or ``"mlp"``."""
         return {LinearModel: "linear", TreeEnsemble: "tree", MLP: "mlp"}[type(self.estimator)]
 
-    def predict(self, X: Any, **options: Any) -> NDArray[Any]:
+    def predict(self, X: Any, *, threads: int | None = None, **options: Any) -> NDArray[Any]:
         """Predicted values (regression) or labels (classification), one per row.
 
         ``X`` is a 2-D array with columns in ``input_names`` order, a mapping name -> column
-        (dict, pandas DataFrame) or a list of records (dicts).
+        (dict, pandas DataFrame) or a list of records (dicts). ``threads`` caps the threads a tree
+        ensemble's batch is scored on (default: by the batch's size and the CPUs).
         """
-        return _evaluate().predict(self, X, **options)
+        plan = self._cache.get("plan")  # compiled on first use; later calls go straight to it
+        if plan is None or options or not (threads is None or (type(threads) is int and threads > 0)):
+            return _evaluate().predict(self, X, threads=threads, **options)  # type: ignore[no-any-return]
+        return plan.predict(X, threads)  # type: ignore[no-any-return]
 
-    def predict_proba(self, X: Any, **options: Any) -> NDArray[np.float64]:
+    def predict_proba(self, X: Any, *, threads: int | None = None, **options: Any) -> NDArray[np.float64]:
         """Class probabilities, one row per input row, columns in ``classes`` order."""
-        return _evaluate().predict_proba(self, X, **options)
+        plan = self._cache.get("plan")
+        if plan is None or options or not (threads is None or (type(threads) is int and threads > 0)):
+            return _evaluate().predict_proba(self, X, threads=threads, **options)  # type: ignore[no-any-return]
+        return plan.predict_proba(X, threads)  # type: ignore[no-any-return]
 
 
 def _check_derive_kinds(step: Derive, numeric: dict[str, bool], where: str) -> None:
