@@ -388,27 +388,32 @@ def test_logistic_of_one_value_has_the_bits_of_the_array_formula() -> None:
     np.testing.assert_array_equal(got_negated, want)
 
 
+@pytest.mark.parametrize("name", ["logistic", "linear"])
 @pytest.mark.parametrize("coefficients", [None, [[0.0, 1.0, -2.0, 0.5]]])
-def test_one_logistic_row_has_the_bits_of_the_array_path(coefficients: Any) -> None:
-    """A single float64 row of a binary logistic model skips the one-element arrays
-    (``Plan.row_probability``): the same probability and label as the estimator's array path, with
-    NaN, inf and overflowing scores, weights with zeros (``@``, NaN * 0 stays NaN) and numpy set to raise."""
-    model = MODELS["logistic"]()
+def test_one_linear_row_has_the_bits_of_the_array_path(name: str, coefficients: Any) -> None:
+    """A single float64 row of a one-output linear model (no link or logistic) skips the
+    one-element arrays (``Plan.row_value``): the same value, probabilities and label as the
+    estimator's array path, with NaN, inf and overflowing scores, weights with zeros (``@``, so
+    NaN * 0 stays NaN) and numpy set to raise."""
+    model = MODELS[name]()
     if coefficients is not None:
         est = dataclasses.replace(model.estimator, coefficients=np.array(coefficients))
         model = dataclasses.replace(model, estimator=est)
     plan = get_plan(model)
-    assert plan.row_probability is not None
+    assert plan.row_value is not None
     X = np.concatenate([_data(300) * 50, [[np.inf, 1.0, 1.0, 1.0], [1e308, 1e308, -1e308, 0.0], [-np.inf] * 4, [0.0] * 4]])
     with np.errstate(all="raise"), warnings.catch_warnings():
         warnings.simplefilter("error")
         for row in X:
             one = row[None, :].copy()
             p = plan.estimator(one)[0, 0]
+            if model.task == "regression":
+                np.testing.assert_array_equal(model.predict(one), [p])
+                continue
             np.testing.assert_array_equal(model.predict_proba(one), [[1.0 - p, p]])
             assert model.predict(one)[0] == (None if p != p else model.classes[1 if 1.0 - p < p else 0])
-    assert get_plan(MODELS["softmax"]()).row_probability is None
-    assert get_plan(MODELS["logistic"](inputs=_inputs(order=(1, 0, 2, 3)))).row_probability is None  # columns reordered
+    assert get_plan(MODELS["softmax"]()).row_value is None
+    assert get_plan(MODELS[name](inputs=_inputs(order=(1, 0, 2, 3)))).row_value is None  # columns reordered
 
 
 @pytest.mark.parametrize("name", ["mlp", "mlp_float32", "mlp_softmax_float32"])

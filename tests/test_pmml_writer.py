@@ -126,11 +126,20 @@ def _roundtrip(model: Model, xsd: Any) -> None:
     data, lossy = write_or_skip(model)
     back = pmml.read(data)
     X = sample_inputs(model, 120, seed=0)
-    assert_predictions_equal(model, back, X, **tolerance(model, lossy))
+    tol = tolerance(model, lossy)
+    if tol and isinstance(model.estimator, MLP):  # float32 rounding in units of the network's sums
+        # and rows that overflow float32 but not double are part of the reported loss
+        from portamodel.evaluate import outputs
+
+        fits = np.isfinite(outputs(model, X)).all(axis=1) | ~np.isfinite(outputs(back, X)).all(axis=1)
+        X = {k: v[fits] for k, v in X.items()}
+        tol = {k: v * _largest_sum(model, X) for k, v in tol.items()}
+    assert_predictions_equal(model, back, X, **tol)
     if getattr(model.estimator, "compute_dtype", "") == "float32":  # JPMML's x-mathContext keeps it
         back = pmml.read(pmml.write(model, on_loss="ignore", jpmml_extensions=True))
         assert back.estimator.compute_dtype == "float32"  # type: ignore[union-attr]
-        assert_predictions_equal(model, back, X, rtol=1e-6, atol=1e-6)  # leaky ReLU written as two ReLUs rounds differently
+        scale = _largest_sum(model, X)  # leaky ReLU written as two ReLUs rounds differently
+        assert_predictions_equal(model, back, X, rtol=1e-6 * scale, atol=1e-6 * scale)
 
 
 @PROPERTY
@@ -304,7 +313,7 @@ def test_jpmml_computes_written_float32_networks_in_float32(jpmml: Any) -> None:
 
 
 def _largest_sum(model: Model, X: dict[str, np.ndarray]) -> float:
-    """The largest ``sum(|h_j w_jk|) + |b_k|`` of any neuron on ``X`` (at least 1), in float64."""
+    """The largest finite ``sum(|h_j w_jk|) + |b_k|`` of any neuron on ``X`` (at least 1), in float64."""
     from portamodel.evaluate import get_plan
     from portamodel.evaluate._transforms import apply_activation
 
@@ -313,10 +322,10 @@ def _largest_sum(model: Model, X: dict[str, np.ndarray]) -> float:
     assert isinstance(est, MLP)
     h = np.column_stack([env[name] for name in est.features]).astype(np.float64)
     largest = 1.0
-    for layer in est.layers:
-        sums = np.abs(h) @ np.abs(layer.weights) + np.abs(layer.biases)
-        largest = max(largest, float(np.nanmax(sums, initial=0.0)))
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):
+        for layer in est.layers:
+            sums = np.abs(h) @ np.abs(layer.weights) + np.abs(layer.biases)
+            largest = max(largest, float(np.max(sums, where=np.isfinite(sums), initial=0.0)))
             h = apply_activation(layer.activation, h @ layer.weights + layer.biases, layer.alpha)
     return largest
 

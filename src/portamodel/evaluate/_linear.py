@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from ..ir import LinearModel
 from ._transforms import IN_PLACE_FROM, QUIET_NORMALIZATIONS, dot_is_exact, logistic_of_negated, silenced
 
-__all__ = ["compile_linear", "compile_logistic_row"]
+__all__ = ["compile_linear", "compile_linear_row"]
 
 F64 = NDArray[np.float64]
 
@@ -50,20 +50,29 @@ def compile_linear(est: LinearModel) -> Callable[[F64], F64]:
     return silenced(run)
 
 
-def compile_logistic_row(est: LinearModel) -> Callable[[F64], float] | None:
-    """For a one-output logistic model: the probability of one row ``(1, n_features)`` as a float.
+def compile_linear_row(est: LinearModel) -> Callable[[F64], float] | None:
+    """For a one-output model with no link or a logistic link: the output of one row
+    ``(1, n_features)`` as a float (a regression value or the positive-class probability).
 
     The operations of :func:`compile_linear` on that row (the same bits) without the one-element
     arrays between them; None for any other model.
 
-    >>> f = compile_logistic_row(LinearModel(features=("a",), coefficients=[[2.0]], intercepts=[-2.0], normalization="logistic"))
+    >>> f = compile_linear_row(LinearModel(features=("a",), coefficients=[[2.0]], intercepts=[-2.0], normalization="logistic"))
     >>> f(np.array([[1.0]]))
     0.5
     """
-    if est.normalization != "logistic" or est.intercepts.shape[0] != 1:
+    if est.normalization not in ("identity", "logistic") or est.intercepts.shape[0] != 1:
         return None
-    coef_t = -np.ascontiguousarray(est.coefficients.T)
-    bias = -float(est.intercepts[0])
+    coef_t = np.ascontiguousarray(est.coefficients.T)
+    bias = float(est.intercepts[0])
+    if est.normalization == "identity":
+        use_dot = dot_is_exact(coef_t)
+
+        def value(X: F64) -> float:
+            return (X.dot(coef_t) if use_dot else X @ coef_t).item() + bias  # type: ignore[no-any-return]
+
+        return silenced(value)
+    coef_t, bias = -coef_t, -bias  # see logistic_of_negated
     use_dot = dot_is_exact(coef_t)
 
     def probability(X: F64) -> float:

@@ -81,10 +81,15 @@ class MLPKernel:
         self.block_layers = [
             (np.vstack((w, b[None, :])).astype(dt), act, layer.activation in _ROW_WISE) for (w, b, act), layer in zip(layers, est.layers)
         ]
+        self.relu_layers = [layer.activation == "relu" for layer in est.layers]
         width = len(est.features) + 1 + sum(int(w.shape[1]) + 1 for w, _, _ in layers)
         rows = BLOCK_BYTES // (np.dtype(dt).itemsize * width) // 8 * 8
         self.block_rows = max(MIN_BLOCK_ROWS, min(BLOCK_ROWS, rows))
         self._local = threading.local()
+        # numpy's maximum against a scalar has no vector loop (measured 2.4-3.8x slower than
+        # against an array of zeros): the blocks' ReLUs take their zeros from here (read-only)
+        self._zeros = np.zeros(self.block_rows * (self.widest + 1) if any(self.relu_layers) else 0, dtype=dt)
+        self._zeros.flags.writeable = False
 
     def __call__(self, X: F64) -> F64:
         return self.run(X)
@@ -125,11 +130,12 @@ class MLPKernel:
         out = np.empty((n, self.n_outputs))
         x_buf, bufs = self._buffers(k)
         last = len(bufs) - 1
+        zeros = self._zeros
         for lo in range(0, n, rows):
             hi = min(lo + rows, n)
             h = x_buf[: hi - lo]
             h[:, :k] = X[lo:hi]  # rounds to nearest in float32, as astype(np.float32)
-            for i, ((w, act, row_wise), buf) in enumerate(zip(self.block_layers, bufs)):
+            for i, ((w, act, row_wise), relu, buf) in enumerate(zip(self.block_layers, self.relu_layers, bufs)):
                 z = buf[: hi - lo]
                 width = w.shape[1]
                 if i == last and not self.float32:
@@ -140,7 +146,10 @@ class MLPKernel:
                         z[...] = a
                     break
                 np.matmul(h, w, out=z[:, :width])
-                if row_wise:
+                if relu:  # over the whole buffer: the ones column stays ones
+                    flat = z.reshape(-1)  # a view: the block's rows are contiguous
+                    np.maximum(flat, zeros[: flat.shape[0]], out=flat)
+                elif row_wise:
                     z[:, :width] = act(z[:, :width])
                 else:  # in place over the whole buffer, then the ones again
                     a = act(z)

@@ -29,7 +29,7 @@ from ..errors import InputError, IRValidationError
 from ..ir import MLP, LinearModel, Model, TreeEnsemble
 from ._forest import PerfectForest, PointerForest
 from ._inputs import coerce_inputs
-from ._linear import compile_linear, compile_logistic_row
+from ._linear import compile_linear, compile_linear_row
 from ._mlp import compile_mlp
 from ._parallel import default_threads, run_chunks
 from ._steps import Env, StepFn, compile_step
@@ -66,10 +66,10 @@ class Plan:
         self.n_trees = 0  # 0: not a tree ensemble
         self.takes_float32 = False  # the estimator takes a float32 feature matrix as it is
         self.work_per_row = 0  # 0: one call for any batch (no chunks, no threads)
-        self.row_probability: Callable[[F64], float] | None = None  # one direct row -> its probability
+        self.row_value: Callable[[F64], float] | None = None  # one direct row -> its one output
         if isinstance(est, LinearModel):
             self.estimator = compile_linear(est)
-            self.row_probability = compile_logistic_row(est)
+            self.row_value = compile_linear_row(est)
         elif isinstance(est, MLP):
             self.estimator = compile_mlp(est)  # blocks a batch itself; BLAS brings the threads
             self.takes_float32 = est.compute_dtype == "float32"
@@ -90,8 +90,8 @@ class Plan:
         self.classes = model.target.classes
         self._compile_fast_inputs(model)
         self._compile_labels()
-        if not (self.direct and self.binary):
-            self.row_probability = None
+        if not (self.direct and (self.binary or self.task == "regression")):
+            self.row_value = None
         self.one_row_shape = (1, self.n_inputs)
 
     def _compile_fast_inputs(self, model: Model) -> None:
@@ -183,8 +183,9 @@ class Plan:
 
     def predict(self, X: Any, threads: int | None = None) -> NDArray[Any]:
         """Regression values or class labels (see :func:`portamodel.evaluate.predict`)."""
-        if self.row_probability is not None and self._one_direct_row(X):
-            return self._binary_label(self.row_probability(X))
+        if self.row_value is not None and self._one_direct_row(X):
+            value = self.row_value(X)
+            return np.array([value]) if self.task == "regression" else self._binary_label(value)
         out = self.outputs(X, threads)
         if self.task == "regression":
             return out.reshape(-1) if out.shape[1] == 1 and out.flags.c_contiguous else np.ascontiguousarray(out[:, 0])
@@ -194,8 +195,8 @@ class Plan:
         """Class probabilities (see :func:`portamodel.evaluate.predict_proba`)."""
         if self.task != "classification":
             raise InputError("predict_proba needs a classifier; this model is a regression (use predict)")
-        if self.row_probability is not None and self._one_direct_row(X):
-            p = self.row_probability(X)
+        if self.row_value is not None and self.binary and self._one_direct_row(X):
+            p = self.row_value(X)
             return np.array([[1.0 - p, p]])
         out = self.outputs(X, threads)
         if not self.binary:
