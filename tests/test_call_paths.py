@@ -328,7 +328,7 @@ def test_mlp_threads_and_chunks_agree(name: str) -> None:
 
 def test_mlp_block_buffers_stay_in_cache() -> None:
     """Block rows: a block's buffers (input and every layer, each with a ones column) fit in
-    BLOCK_BYTES, within [64, BLOCK_ROWS] rows; float32 blocks hold twice the rows."""
+    BLOCK_BYTES, within [64, BLOCK_ROWS] rows (twice that in float32); float32 blocks hold twice the rows."""
     from portamodel.evaluate._mlp import BLOCK_BYTES, MIN_BLOCK_ROWS, MLPKernel
 
     def kernel(*sizes: int, dtype: str = "float64") -> MLPKernel:
@@ -336,6 +336,7 @@ def test_mlp_block_buffers_stay_in_cache() -> None:
         return MLPKernel(MLP(features=tuple(f"x{i}" for i in range(sizes[0])), layers=layers, compute_dtype=dtype))
 
     assert kernel(20, 64, 32, 1).block_rows == BLOCK_ROWS  # 120 columns: 1.9 MiB
+    assert kernel(20, 64, 32, 1, dtype="float32").block_rows == 2 * BLOCK_ROWS  # the same bytes
     k = kernel(100, 300, 200, 1)
     assert k.block_rows * 8 * (101 + 301 + 201 + 2) <= BLOCK_BYTES < (k.block_rows + 8) * 8 * (101 + 301 + 201 + 2)
     assert kernel(100, 300, 200, 1, dtype="float32").block_rows == 2 * k.block_rows
