@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from portamodel.errors import PortamodelError
 from portamodel.formats import pmml
-from portamodel.formats.pmml import _raw, _reader
+from portamodel.formats.pmml import _fast, _raw, _reader
 from strategies import tree_models
 
 DATA = Path(__file__).parent / "data" / "pmml"
@@ -353,3 +353,59 @@ def test_region_scan_is_region_local() -> None:
     assert tags is not None
     _, v0, v1 = tags.attr(b"score", 0)
     assert [TREE[i:j] for i, j in zip(v0.tolist(), v1.tolist())] == [b"1.5", b"2.5"]
+
+
+@st.composite
+def _random_tree_documents(draw: st.DrawFn) -> bytes:
+    """A regression TreeModel with multi-way Nodes, True predicates anywhere among siblings
+    (what follows one is never reached), scores on some inner Nodes and a random strategy."""
+    count = [0]
+
+    def node(depth: int, predicate: bytes) -> bytes:
+        count[0] += 1
+        n_kids = 0 if depth >= 4 or count[0] > 40 else draw(st.sampled_from([0, 1, 2, 2, 2, 3]))
+        score = draw(st.sampled_from([b"1", b"2.5", b"-3", b"0.125"]))
+        attrs = b' score="%s"' % score if n_kids == 0 or draw(st.booleans()) else b""
+        kids = []
+        for _ in range(n_kids):
+            if draw(st.integers(0, 4)) == 0:
+                pred = b"<True/>"
+            else:
+                field = draw(st.sampled_from([b"x", b"z"]))
+                op = draw(st.sampled_from([b"lessOrEqual", b"lessThan", b"greaterThan", b"greaterOrEqual"]))
+                pred = b'<SimplePredicate field="%s" operator="%s" value="%s"/>' % (field, op, draw(st.sampled_from([b"0", b"0.5", b"-1"])))
+            kids.append(node(depth + 1, pred))
+        return b"<Node%s>%s%s</Node>" % (attrs, predicate, b"".join(kids))
+
+    strategy = draw(st.sampled_from([b"none", b"lastPrediction", b"nullPrediction"]))
+    no_true = draw(st.sampled_from([b"returnNullPrediction", b"returnLastPrediction"]))
+    head = (
+        b'<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><DataDictionary>'
+        b'<DataField name="x" optype="continuous" dataType="double"/><DataField name="z" optype="continuous" dataType="double"/>'
+        b'<DataField name="y" optype="continuous" dataType="double"/></DataDictionary>'
+        b'<TreeModel functionName="regression" missingValueStrategy="%s" noTrueChildStrategy="%s"><MiningSchema>'
+        b'<MiningField name="x"/><MiningField name="z"/><MiningField name="y" usageType="target"/></MiningSchema>'
+    ) % (strategy, no_true)
+    return head + node(0, b"<True/>") + b"</TreeModel></PMML>"
+
+
+_GRID = np.array([[x, z] for x in (-2.0, -1.0, -0.5, 0.0, 0.25, 0.5, 1.0, np.nan) for z in (-1.0, 0.0, 0.5, 0.7, np.nan)])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=_random_tree_documents())
+def test_random_trees_same_on_every_path(doc: bytes) -> None:
+    """The vectorised converter takes the document's order as the trees' depth-first order when
+    every node is reached: the same model as walking the tree for it, and the same predictions
+    as the general converter (which may simplify complementary splits differently)."""
+    kind, regions = _agree(doc)
+    assert (kind, regions) == ("ok", 1)
+    fast = pmml.read(doc)
+    build = _fast.build_raw_tree
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_fast, "build_raw_tree", lambda *a, order=None, **k: build(*a, **k))
+        walked = pmml.read(doc)
+        m.setattr(_reader, "USE_FAST_PATH", False)
+        general = pmml.read(doc)
+    assert fast == walked
+    np.testing.assert_array_equal(fast.predict(_GRID), general.predict(_GRID))

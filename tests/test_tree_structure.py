@@ -103,7 +103,7 @@ def test_broken_links_are_refused(forest, data):
 def test_a_chain_a_thousand_levels_deep_is_checked_and_measured():
     n = 2001  # node 2k splits into leaf 2k+1 and node 2k+2
     feature = np.full(n, -1)
-    feature[0:n - 1:2] = 0
+    feature[0 : n - 1 : 2] = 0
     tc = np.where(feature >= 0, np.arange(n) + 1, -1)
     fc = np.where(feature >= 0, np.arange(n) + 2, -1)
     assert _build([0], feature.tolist(), tc.tolist(), fc.tolist()).max_depth == 1000

@@ -240,6 +240,13 @@ def tree_structure(tags: Tags) -> _Structure | None:
     if depth_after[-1] != 0 or (depth_after[:-1] <= 0).any():
         return None
     depth = depth_after.take(node_tags)
+    # each Node's end tag: start and end tags nest like parentheses, so, ordered stably by the
+    # level they open or close, every start tag is directly followed by its own end tag
+    events = np.flatnonzero(step)
+    level = depth_after.take(events) + (step.take(events) < 0)
+    paired = events.take(np.argsort(level, kind="stable"))
+    end_tag = np.empty(n, dtype=np.int64)
+    end_tag[np.searchsorted(node_tags, paired[0::2])] = paired[1::2]
     # the parent of a Node is the last Node before it one level up: sorted by (depth, position),
     # it is the last key below (depth - 1, position), found for all nodes by one search
     key = depth * n + np.arange(n)
@@ -311,6 +318,8 @@ def tree_structure(tags: Tags) -> _Structure | None:
         pred_kind=pred_kind,
         depth=depth,
         parent=parent,
+        node_tags=node_tags,
+        end_tag=end_tag,
         node_index=node_index,
         sp_node=sp_node,
         sp_op=sp_op,
@@ -469,6 +478,17 @@ def convert_tags(tags: Tags, tm: Any, info: Any, collector: TreeCollector) -> Ra
     ir_vid[leaf_id[leaves]] = vid[leaves]
     ir_vid[ft_id[ft_nodes]] = vid[ft_nodes] if return_last else 0
     root = int(body[0])
+    dfs_order: NDArray[np.int64] | None = None
+    if not merge.any() and not (nxt[true_child] >= 0).any():
+        # Every IR node is reached (no Node follows a True sibling, no split is merged away),
+        # and the depth-first order (true branch first) is the document's: a split at its
+        # Node's start tag, a leaf right after it, a fall-through at its Node's end tag.
+        node_tags, end_tag = p["node_tags"], p["end_tag"]
+        key = np.empty(total, dtype=np.int64)
+        key[sid] = 2 * node_tags.take(simple)
+        key[leaf_id[leaves]] = 2 * node_tags.take(leaves) + 1
+        key[ft_id[ft_nodes]] = 2 * end_tag.take(ft_nodes)
+        dfs_order = np.argsort(key)
     # value data in value-id space: vid k+1 is node k
     v_score = np.concatenate([np.zeros(1, dtype=node_score.dtype), np.where(has_score, node_score, b"")])
     sd_vid = (sd_owner + 1).astype(np.int64) if sd_tags.size else np.zeros(0, dtype=np.int64)
@@ -490,4 +510,5 @@ def convert_tags(tags: Tags, tm: Any, info: Any, collector: TreeCollector) -> Ra
         sd_vid=sd_vid,
         sd_label=sd_label if sd_label is not None else [],
         sd_value=sd_value if sd_value is not None else [],
+        order=dfs_order,
     )

@@ -658,16 +658,19 @@ def build_raw_tree(
     sd_vid: NDArray[np.int64],
     sd_label: Any,
     sd_value: Any,
+    order: NDArray[np.int64] | None = None,
 ) -> RawTree:
     """Binary node arrays (raw thresholds, value ids) -> :class:`RawTree`.
 
     Drops nodes not reachable from ``root`` and renumbers so the root is node 0; converts
     thresholds by field type (numbers, float32 for ``dataType="float"`` fields, category codes for
     strings); builds each node's value row from the node scores / score distributions.
+    ``order``, when the caller knows it, is :func:`_preorder`'s result.
     """
     t = RawTree()
     t.where = where  # type: ignore[assignment]
-    order = _preorder(root, field_idx >= 0, tc, fc)
+    if order is None:
+        order = _preorder(root, field_idx >= 0, tc, fc)
     n = op.shape[0]
     new = np.full(n, -1, dtype=np.int64)
     new[order] = np.arange(order.shape[0])
