@@ -462,12 +462,28 @@ class _Reader:
                 failed = exc  # the arrays before it are decoded first: their errors come first
                 break
         big = sum(h.nbytes for _, h in headers) >= _PARALLEL_DECODE_BYTES
-        decoded = run_all(self.unpack, [h for _, h in headers], min(4, usable_cpus()) if big else 1)
-        for (i, _), arr in zip(headers, decoded):
+        # the costliest payloads first (base64 text plus decoded bytes), so that threads finish
+        # together; results and the first error still go by the arrays' order
+        by_cost = (
+            sorted(range(len(headers)), key=lambda j: -(headers[j][1].nbytes + len(headers[j][1].text))) if big else range(len(headers))
+        )
+        decoded = run_all(self._try_unpack, [headers[j][1] for j in by_cost], min(4, usable_cpus()) if big else 1)
+        results: list[Any] = [None] * len(headers)
+        for j, arr in zip(by_cost, decoded):
+            results[j] = arr
+        for (i, _), arr in zip(headers, results):
+            if isinstance(arr, PortamodelError):
+                raise arr
             out[i] = arr
         if failed is not None:
             raise failed
         return out
+
+    def _try_unpack(self, h: _Packed) -> NDArray[Any] | PortamodelError:
+        try:
+            return self.unpack(h)
+        except PortamodelError as exc:
+            return exc
 
     def packed_header(self, v: Any, path: str, kind: str, ndim: int) -> _Packed:
         """Check a packed array's object (everything but its payload) and its declared size."""
