@@ -409,3 +409,22 @@ def test_random_trees_same_on_every_path(doc: bytes) -> None:
         general = pmml.read(doc)
     assert fast == walked
     np.testing.assert_array_equal(fast.predict(_GRID), general.predict(_GRID))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    width=st.integers(1, 10),
+    rows=st.lists(st.binary(min_size=0, max_size=10), min_size=1, max_size=40),
+)
+def test_short_byte_string_helpers_match_numpy(width: int, rows: list[bytes]) -> None:
+    """The converters' shortcuts for labels and counts (tables for 1-2 byte strings, integer keys up
+    to 8 bytes, integer arithmetic for digit strings) against numpy's own unique and cast."""
+    from portamodel.formats.pmml._tree import _floats, _unique_inverse
+
+    arr = np.array([r[:width] for r in rows], dtype=f"S{width}")
+    uniq, inv = _unique_inverse(arr)
+    want_uniq, want_inv = np.unique(arr, return_inverse=True)
+    assert uniq.dtype == want_uniq.dtype
+    assert np.array_equal(uniq, want_uniq) and np.array_equal(inv, want_inv.ravel())
+    digits = np.array([bytes(b"0123456789"[c % 10] for c in r[:width]) or b"0" for r in rows], dtype=f"S{width}")
+    np.testing.assert_array_equal(_floats(digits), digits.astype(np.float64))

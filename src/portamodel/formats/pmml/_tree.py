@@ -896,6 +896,15 @@ def _values(
 def _unique_inverse(arr: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
     """``np.unique(arr, return_inverse=True)``; byte strings of up to 8 bytes sort as big-endian
     integers (the same order: zero-padded bytes compared lexicographically), much faster."""
+    if arr.dtype.kind == "S" and 0 < arr.dtype.itemsize <= 2 and arr.ndim == 1:
+        # one or two bytes (class labels "0", "1", ...): a table over every possible key, no sort
+        w = arr.dtype.itemsize
+        keys = np.ascontiguousarray(arr).view(np.uint8 if w == 1 else ">u2").astype(np.intp)
+        present = np.bincount(keys, minlength=1 << (8 * w)) > 0
+        rank = np.cumsum(present) - 1
+        values = np.flatnonzero(present)
+        uniq = values.astype(np.uint8 if w == 1 else ">u2").view(arr.dtype)
+        return uniq, rank.take(keys)
     if arr.dtype.kind == "S" and 0 < arr.dtype.itemsize <= 8 and arr.ndim == 1:
         w = arr.dtype.itemsize
         packed = np.zeros((arr.shape[0], 8), dtype=np.uint8)
