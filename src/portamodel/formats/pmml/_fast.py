@@ -196,6 +196,12 @@ def _canonical_tags(data: bytes) -> Tags | None:
     return Tags(buf, tag_kind, st, en, self_closing, attr)
 
 
+def _stable_argsort(a: NDArray[np.int64], bound: int) -> NDArray[np.intp]:
+    """``np.argsort(a, kind="stable")`` for values in ``0..bound``: as int16 when they fit, which
+    numpy sorts by radix (about 4x faster on a tree's few thousand values)."""
+    return np.argsort(a.astype(np.int16) if bound < 1 << 15 else a, kind="stable")
+
+
 class _Structure:
     """What :func:`tree_structure` found (see the locals of :func:`convert_tags`)."""
 
@@ -240,17 +246,20 @@ def tree_structure(tags: Tags) -> _Structure | None:
     if depth_after[-1] != 0 or (depth_after[:-1] <= 0).any():
         return None
     depth = depth_after.take(node_tags)
+    deepest = int(depth.max())
+    node_index = np.full(ntag, -1, dtype=np.int64)
+    node_index[node_tags] = np.arange(n)
     # each Node's end tag: start and end tags nest like parentheses, so, ordered stably by the
     # level they open or close, every start tag is directly followed by its own end tag
     events = np.flatnonzero(step)
     level = depth_after.take(events) + (step.take(events) < 0)
-    paired = events.take(np.argsort(level, kind="stable"))
+    paired = events.take(_stable_argsort(level, deepest))
     end_tag = np.empty(n, dtype=np.int64)
-    end_tag[np.searchsorted(node_tags, paired[0::2])] = paired[1::2]
+    end_tag[node_index.take(paired[0::2])] = paired[1::2]
     # the parent of a Node is the last Node before it one level up: sorted by (depth, position),
     # it is the last key below (depth - 1, position), found for all nodes by one search
     key = depth * n + np.arange(n)
-    by_depth = np.argsort(depth, kind="stable")
+    by_depth = _stable_argsort(depth, deepest)
     above = np.searchsorted(key.take(by_depth), key - n) - 1
     parent = by_depth.take(np.maximum(above, 0))
     parent[above < 0] = -1
@@ -258,8 +267,6 @@ def tree_structure(tags: Tags) -> _Structure | None:
     parent[0] = -1
     if (parent[1:] < 0).any():
         return None
-    node_index = np.full(ntag, -1, dtype=np.int64)
-    node_index[node_tags] = np.arange(n)
     # SimplePredicate: field, operator, value (on the tag right after its Node)
     sp_node = np.flatnonzero(pred_kind == 1)
     sp_tag = node_tags[sp_node] + 1
@@ -357,7 +364,7 @@ def convert_tags(tags: Tags, tm: Any, info: Any, collector: TreeCollector) -> Ra
     nxt = np.full(n, -1, dtype=np.int64)  # next sibling
     if n > 1:
         kids = np.arange(1, n)
-        order = kids[np.argsort(parent[1:], kind="stable")]
+        order = kids[_stable_argsort(parent[1:], n)]
         same = parent[order[:-1]] == parent[order[1:]]
         nxt[order[:-1][same]] = order[1:][same]
     first = np.full(n, n, dtype=np.int64)
