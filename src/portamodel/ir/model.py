@@ -171,17 +171,25 @@ class Model(IRNode):
         (dict, pandas DataFrame) or a list of records (dicts). ``threads`` caps the threads a tree
         ensemble's batch is scored on (default: by the batch's size and the CPUs).
         """
-        plan = self._cache.get("plan")  # compiled on first use; later calls go straight to it
-        if plan is None or options or not (threads is None or (type(threads) is int and threads > 0)):
+        plan = self._ready_plan(threads, options)
+        if plan is None:
             return _evaluate().predict(self, X, threads=threads, **options)  # type: ignore[no-any-return]
         return plan.predict(X, threads)  # type: ignore[no-any-return]
 
     def predict_proba(self, X: Any, *, threads: int | None = None, **options: Any) -> NDArray[np.float64]:
         """Class probabilities, one row per input row, columns in ``classes`` order."""
-        plan = self._cache.get("plan")
-        if plan is None or options or not (threads is None or (type(threads) is int and threads > 0)):
+        plan = self._ready_plan(threads, options)
+        if plan is None:
             return _evaluate().predict_proba(self, X, threads=threads, **options)  # type: ignore[no-any-return]
         return plan.predict_proba(X, threads)  # type: ignore[no-any-return]
+
+    def _ready_plan(self, threads: object, options: dict[str, Any]) -> Any:
+        """The plan compiled on first use, when a call can go straight to it: no other option and
+        ``threads`` plainly valid (anything else takes :mod:`portamodel.evaluate`, which checks it)."""
+        plan = self._cache.get("plan")
+        if plan is None or options or not (threads is None or (type(threads) is int and threads > 0)):
+            return None
+        return plan
 
 
 def _check_derive_kinds(step: Derive, numeric: dict[str, bool], where: str) -> None:
