@@ -277,17 +277,10 @@ class TreeEnsemble(IRNode):
         return self._depth
 
     def _max_depth(self) -> int:
+        """The depth by pointer doubling: distances to the roots in log2(depth) numpy calls instead
+        of one per level. Only trees that :meth:`_forest_depth` gave up on (64 levels or more)
+        get here; the validation walk already measured every other tree."""
         internal = self.feature >= 0
-        depth = 0
-        frontier: NDArray[np.integer] = self.roots[internal[self.roots]]  # the internal nodes of one level
-        while depth < 64:
-            if not frontier.size:
-                return depth
-            nxt = np.concatenate((self.true_child.take(frontier), self.false_child.take(frontier)))
-            frontier = nxt[internal.take(nxt)]
-            depth += 1
-        # Deeper trees: distances to the roots by pointer doubling (log2(depth) numpy calls
-        # instead of one per level).
         n = self.n_nodes
         inner_idx = np.flatnonzero(internal)
         parent = np.arange(n)  # roots point to themselves
